@@ -1,0 +1,3 @@
+from statemachine.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The ``statemachine`` command line.
+
+Exit codes: 0 success, 1 the thing checked or run failed, 2 usage or definition error.
+Commands import only what they need, so ``statemachine validate`` never loads FastAPI,
+SQLModel or OpenAI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# command name -> (module, summary); each module exposes add_arguments(parser) and run(args)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("statemachine.commands.validate", "check definitions (for CI and pre-commit)"),
+    "run": ("statemachine.commands.run", "run one execution and print its result"),
+}
+
+
+class UsageError(Exception):
+    """A bad command line; printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statemachine",
+        description="A durable engine for Amazon States Language workflows.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, summary) in COMMANDS.items():
+        sub.add_parser(name, help=summary, description=summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        if argv and argv[0] not in {"-h", "--help"}:
+            parser.print_usage(sys.stderr)
+            print(f"statemachine: error: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        parser.print_help()
+        return 0 if argv else 2
+    name = argv[0]
+    module = importlib.import_module(COMMANDS[name][0])
+    sub = argparse.ArgumentParser(prog=f"statemachine {name}", description=COMMANDS[name][1])
+    module.add_arguments(sub)
+    try:
+        args = sub.parse_args(argv[1:])
+    except SystemExit as exc:
+        return 2 if exc.code not in (0, None) else 0
+    runner: Callable[[argparse.Namespace], int] = module.run
+    try:
+        return runner(args)
+    except UsageError as exc:
+        print(f"statemachine {name}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The pure ASL interpreter (no database, network or clock imports; a test enforces it)."""
+
+from statemachine.interpreter.core import advance, context_object
+from statemachine.interpreter.frame import (
+    ChildrenFailed,
+    ChildrenSucceeded,
+    ChildSpec,
+    Continue,
+    Effect,
+    Enter,
+    Env,
+    Event,
+    ExecutionInfo,
+    Finish,
+    Frame,
+    HistoryEvent,
+    InvokeTask,
+    Sleep,
+    SpawnChildren,
+    Step,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+)
+from statemachine.interpreter.map_items import tolerance_exceeded
+
+__all__ = [
+    "ChildSpec",
+    "ChildrenFailed",
+    "ChildrenSucceeded",
+    "Continue",
+    "Effect",
+    "Enter",
+    "Env",
+    "Event",
+    "ExecutionInfo",
+    "Finish",
+    "Frame",
+    "HistoryEvent",
+    "InvokeTask",
+    "Sleep",
+    "SpawnChildren",
+    "Step",
+    "TaskFailed",
+    "TaskSucceeded",
+    "TimerFired",
+    "advance",
+    "context_object",
+    "tolerance_exceeded",
+]

@@ -1,0 +1,373 @@
+"""Run one execution in memory: the driver of the pure interpreter for ``statemachine run``,
+``statemachine test`` and benchmarks.
+
+The runner keeps the frame tree in dicts, a FIFO of runnable frames and a heap of timers.
+Tasks are called in-line through a dispatcher. With a :class:`~statemachine.clock.VirtualClock`
+it never sleeps: when nothing is runnable it jumps to the next timer (``--time-skip``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from statemachine.clock import Clock, SystemClock
+from statemachine.errors import StatesError
+from statemachine.expressions.timestamps import format_timestamp
+from statemachine.handlers.registry import TaskContext, ToolRegistry, default_registry
+from statemachine.interpreter import (
+    ChildrenFailed,
+    ChildrenSucceeded,
+    Continue,
+    Enter,
+    Env,
+    Event,
+    ExecutionInfo,
+    Finish,
+    Frame,
+    InvokeTask,
+    Sleep,
+    SpawnChildren,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+    advance,
+    tolerance_exceeded,
+)
+from statemachine.model import StateMachine
+
+JSON = Any
+Dispatcher = Callable[[str, JSON, TaskContext], JSON]
+ACCOUNT_PREFIX = "arn:aws:states:local:000000000000"
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    status: str
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, JSON]] = field(default_factory=list)
+    start: datetime | None = None
+    stop: datetime | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "cause": self.cause,
+        }
+
+
+@dataclass(slots=True)
+class _Group:
+    """Children spawned by one Parallel/Map frame, and their progress."""
+
+    parent: int
+    spec: SpawnChildren
+    kind: str
+    results: list[JSON]
+    next_index: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Node:
+    frame: Frame
+    parent_group: int | None = None
+    index: int = 0
+    group: int | None = None  # the group this frame spawned and waits for
+
+
+class Runner:
+    def __init__(
+        self,
+        machine: StateMachine,
+        *,
+        dispatcher: Dispatcher | None = None,
+        registry: ToolRegistry | None = None,
+        clock: Clock | None = None,
+        payload_limit: int | None = 262_144,
+        state_machine_name: str = "machine",
+        record_history: bool = True,
+    ) -> None:
+        self.machine = machine
+        reg = registry or default_registry
+        self.dispatch: Dispatcher = dispatcher or reg.call
+        self.clock = clock or SystemClock()
+        self.payload_limit = payload_limit
+        self.state_machine_name = state_machine_name
+        self.record_history = record_history
+
+    def run(self, input: JSON = None, *, name: str | None = None) -> ExecutionResult:
+        return _Execution(self, {} if input is None else input, name or "exec").run()
+
+
+class _Execution:
+    def __init__(self, runner: Runner, input: JSON, name: str) -> None:
+        self.r = runner
+        self.machine = runner.machine
+        self.clock = runner.clock
+        start = self.clock.now()
+        self.start = start
+        sm = runner.state_machine_name
+        self.info = ExecutionInfo(
+            execution_id=f"{ACCOUNT_PREFIX}:execution:{sm}:{name}",
+            name=name,
+            state_machine_id=f"{ACCOUNT_PREFIX}:stateMachine:{sm}",
+            state_machine_name=sm,
+            start_time=format_timestamp(start),
+            input=input,
+        )
+        self.seed = int.from_bytes(os.urandom(6), "big")
+        self.history: list[dict[str, JSON]] = []
+        self.event_count = 0
+        self.nodes: dict[int, _Node] = {}
+        self.groups: dict[int, _Group] = {}
+        self.ready: deque[tuple[int, Event]] = deque()
+        self.timers: list[tuple[datetime, int, int, Event]] = []
+        self.callbacks: dict[str, int] = {}
+        self.ids = itertools.count(1)
+        self.result: ExecutionResult | None = None
+        self.input = input
+
+    # -- history ---------------------------------------------------------------------------
+
+    def record(self, kind: str, details: dict[str, JSON]) -> None:
+        self.event_count += 1
+        if self.r.record_history:
+            self.history.append(
+                {
+                    "id": self.event_count,
+                    "type": kind,
+                    "timestamp": format_timestamp(self.clock.now()),
+                    **details,
+                }
+            )
+
+    # -- main loop --------------------------------------------------------------------------
+
+    def run(self) -> ExecutionResult:
+        self.record("ExecutionStarted", {"input": self.input})
+        root = self.new_frame(self.machine.root.key, self.machine.start_at, self.input, {})
+        self.ready.append((root, Enter()))
+        deadline = None
+        if self.machine.timeout_seconds:
+            deadline = self.start + timedelta(seconds=self.machine.timeout_seconds)
+        while self.result is None:
+            if self.ready:
+                fid, event = self.ready.popleft()
+                if fid in self.nodes:
+                    self.step(fid, event)
+                continue
+            if not self.timers:
+                self.finish(
+                    "FAILED",
+                    error="States.Runtime",
+                    cause="The execution is waiting for a task token callback that "
+                    "no one can send in this in-memory run",
+                )
+                break
+            when, _, fid, event = heapq.heappop(self.timers)
+            if deadline is not None and when > deadline:
+                self.clock.sleep_until(deadline)
+                self.timeout()
+                break
+            self.clock.sleep_until(when)
+            if fid in self.nodes:
+                self.ready.append((fid, event))
+        assert self.result is not None
+        return self.result
+
+    def timeout(self) -> None:
+        self.finish(
+            "TIMED_OUT", error="States.Timeout", cause="The execution timed out (TimeoutSeconds)"
+        )
+
+    def finish(
+        self, status: str, output: JSON = None, error: str | None = None, cause: str | None = None
+    ) -> None:
+        kind = {
+            "SUCCEEDED": "ExecutionSucceeded",
+            "FAILED": "ExecutionFailed",
+            "TIMED_OUT": "ExecutionTimedOut",
+        }[status]
+        if status == "SUCCEEDED":
+            self.record(kind, {"output": output})
+        else:
+            self.record(kind, {"error": error, "cause": cause})
+        self.result = ExecutionResult(
+            status, output, error, cause, self.history, self.start, self.clock.now()
+        )
+
+    def new_frame(
+        self,
+        scope: str,
+        state: str,
+        input: JSON,
+        variables: dict,
+        parent_group: int | None = None,
+        index: int = 0,
+    ) -> int:
+        fid = next(self.ids)
+        self.nodes[fid] = _Node(
+            Frame(scope=scope, state=state, input=input, variables=variables), parent_group, index
+        )
+        return fid
+
+    def step(self, fid: int, event: Event) -> None:
+        node = self.nodes[fid]
+        env = Env(
+            now=self.clock.now(),
+            execution=self.info,
+            seed=self.seed ^ fid,
+            next_event_id=self.event_count + 1,
+            payload_limit=self.r.payload_limit,
+        )
+        result = advance(self.machine, node.frame, event, env)
+        node.frame = result.frame
+        for kind, details in result.events:
+            self.record(kind, details)
+        effect = result.effect
+        if isinstance(effect, Continue):
+            self.ready.append((fid, Enter()))
+        elif isinstance(effect, InvokeTask):
+            self.invoke(fid, node, effect)
+        elif isinstance(effect, Sleep):
+            heapq.heappush(self.timers, (effect.until, next(self.ids), fid, TimerFired()))
+        elif isinstance(effect, SpawnChildren):
+            self.spawn(fid, node, effect)
+        elif isinstance(effect, Finish):
+            self.frame_finished(fid, node, effect)
+
+    def invoke(self, fid: int, node: _Node, effect: InvokeTask) -> None:
+        frame = node.frame
+        ctx = TaskContext(
+            execution_id=self.info.execution_id,
+            state_name=frame.state,
+            resource=effect.resource,
+            attempt=frame.retry_count + 1,
+            idempotency_key=f"{self.info.execution_id}/{fid}/{frame.entered_event_id}",
+            task_token=effect.task_token,
+        )
+        if effect.task_token is not None:
+            self.callbacks[effect.task_token] = fid
+            if effect.timeout_seconds is not None:
+                until = self.clock.now() + timedelta(seconds=effect.timeout_seconds)
+                heapq.heappush(
+                    self.timers, (until, next(self.ids), fid, TaskFailed("States.Timeout", None))
+                )
+        try:
+            result = self.r.dispatch(effect.resource, effect.payload, ctx)
+        except StatesError as exc:
+            self.ready.append((fid, TaskFailed(exc.error, exc.cause)))
+            return
+        if effect.task_token is None:
+            self.ready.append((fid, TaskSucceeded(result)))
+
+    def send_task_success(self, token: str, output: JSON) -> None:
+        fid = self.callbacks.pop(token)
+        self.ready.append((fid, TaskSucceeded(output)))
+
+    def send_task_failure(self, token: str, error: str, cause: str | None) -> None:
+        fid = self.callbacks.pop(token)
+        self.ready.append((fid, TaskFailed(error, cause)))
+
+    def spawn(self, fid: int, node: _Node, effect: SpawnChildren) -> None:
+        gid = next(self.ids)
+        group = _Group(
+            parent=fid, spec=effect, kind=effect.kind, results=[None] * len(effect.children)
+        )
+        self.groups[gid] = group
+        node.group = gid
+        self.fill(gid)
+
+    def fill(self, gid: int) -> None:
+        group = self.groups[gid]
+        spec = group.spec
+        limit = spec.max_concurrency or len(spec.children)
+        while group.next_index < len(spec.children) and group.running < limit:
+            child = spec.children[group.next_index]
+            group.next_index += 1
+            group.running += 1
+            scope = self.machine.scopes[child.scope]
+            cid = self.new_frame(
+                child.scope, scope.start_at, child.input, dict(spec.variables), gid, child.index
+            )
+            group.members.add(cid)
+            if group.kind == "map":
+                self.record(
+                    "MapIterationStarted",
+                    {"index": child.index, "name": self.nodes[group.parent].frame.state},
+                )
+            self.ready.append((cid, Enter()))
+
+    def frame_finished(self, fid: int, node: _Node, effect: Finish) -> None:
+        if node.parent_group is None:
+            del self.nodes[fid]
+            self.finish(effect.status, effect.output, effect.error, effect.cause)
+            return
+        gid = node.parent_group
+        group = self.groups.get(gid)
+        del self.nodes[fid]
+        if group is None:
+            return
+        group.members.discard(fid)
+        group.running -= 1
+        group.done += 1
+        parent_name = self.nodes[group.parent].frame.state
+        if effect.status == "SUCCEEDED":
+            group.results[node.index] = effect.output
+            if group.kind == "map":
+                self.record("MapIterationSucceeded", {"index": node.index, "name": parent_name})
+        else:
+            group.failed += 1
+            if group.kind == "map":
+                self.record("MapIterationFailed", {"index": node.index, "name": parent_name})
+            total = len(group.spec.children)
+            if group.kind == "parallel" or tolerance_exceeded(
+                group.failed, total, group.spec.tolerated_count, group.spec.tolerated_percentage
+            ):
+                error, cause = effect.error or "States.TaskFailed", effect.cause
+                if group.kind == "map" and (
+                    group.spec.tolerated_count is not None
+                    or group.spec.tolerated_percentage is not None
+                ):
+                    error = "States.ExceedToleratedFailureThreshold"
+                    cause = "The specified tolerated failure threshold was exceeded"
+                self.close_group(gid)
+                self.ready.append((group.parent, ChildrenFailed(error, cause)))
+                return
+            out: dict[str, JSON] = {"Error": effect.error}
+            if effect.cause is not None:
+                out["Cause"] = effect.cause
+            group.results[node.index] = out
+        if group.done == len(group.spec.children):
+            self.close_group(gid)
+            self.ready.append((group.parent, ChildrenSucceeded(group.results)))
+        else:
+            self.fill(gid)
+
+    def close_group(self, gid: int) -> None:
+        group = self.groups.pop(gid)
+        stack = list(group.members)
+        while stack:
+            cid = stack.pop()
+            child = self.nodes.pop(cid, None)
+            if child is not None and child.group is not None:
+                sub = self.groups.pop(child.group, None)
+                if sub is not None:
+                    stack.extend(sub.members)
+        parent = self.nodes.get(group.parent)
+        if parent is not None:
+            parent.group = None

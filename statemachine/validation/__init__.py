@@ -1,0 +1,1 @@
+"""Definition validation: JSON Schema first, then semantic rules."""
