@@ -20,6 +20,7 @@ from statemachine.expressions.timestamps import format_timestamp, parse_timestam
 from statemachine.interpreter.dataflow import (
     apply_result_path,
     check_size,
+    dumps,
     runtime_error,
     select,
 )
@@ -448,29 +449,16 @@ class _Transition:
         effective = raw if state.is_jsonata else self.effective_input(ctx)
         if state.seconds is not None:
             seconds = self.dyn(state.seconds, effective, ctx)
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-                raise runtime_error(
-                    state.name,
-                    self.frame.entered_event_id,
-                    f"The {state.seconds.source} value must be a non-negative integer, "
-                    f"got {seconds!r}",
-                )
-            if isinstance(seconds, float) and not seconds.is_integer():
-                raise runtime_error(
-                    state.name,
-                    self.frame.entered_event_id,
-                    f"The {state.seconds.source} value must be an integer, got {seconds!r}",
-                )
-            until = self.env.now + timedelta(seconds=int(seconds))
+            until = self.env.now + timedelta(seconds=self._wait_seconds(state.seconds, seconds))
         else:
             assert state.timestamp is not None
             text = self.dyn(state.timestamp, effective, ctx)
             parsed = parse_timestamp(text) if isinstance(text, str) else None
             if parsed is None:
-                raise runtime_error(
-                    state.name,
-                    self.frame.entered_event_id,
-                    f"The {state.timestamp.source} value is not a valid timestamp: {text!r}",
+                raise self._wait_error(
+                    state.timestamp,
+                    text,
+                    "does not reference a valid ISO-8601 extended offset date-time format string",
                 )
             until = parsed
         assigned = self.assign(state.assign, effective, ctx)
@@ -485,6 +473,29 @@ class _Transition:
             "assigned": assigned,
         }
         return self.step(Sleep(until=until, reason="wait"))
+
+    def _wait_seconds(self, dyn: Dyn, value: JSON) -> int:
+        """AWS reads Wait seconds as a Java long: a non-negative integer."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._wait_error(dyn, value, "cannot be parsed as a long value")
+        if value < 0:
+            raise self._wait_error(dyn, value, "references a negative value")
+        return value
+
+    def _wait_error(self, dyn: Dyn, value: JSON, problem: str) -> StatesError:
+        if dyn.kind == "jsonata":
+            return StatesError(
+                "States.QueryEvaluationError",
+                f"The {dyn.source} field of state '{self.state.name}' {problem}: {value!r}",
+            )
+        if dyn.kind == "path":
+            shown = value if isinstance(value, str) else dumps(value)
+            detail = f"The {dyn.source} parameter {problem}: {dyn.path.text} == {shown}"
+        else:
+            detail = f"The {dyn.source} value {problem}: {value!r}"
+        return runtime_error(self.state.name, self.frame.entered_event_id, detail)
 
     def wait_done(self) -> Step:
         pending = self.frame.pending or {}
@@ -655,7 +666,12 @@ _TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
 
 
 def _no_choice() -> StatesError:
-    return StatesError("States.NoChoiceMatched", "No Matches!")
+    # The spec names States.NoChoiceMatched; AWS fails with States.Runtime (DESIGN.md:
+    # follow AWS). The state-name prefix is added by _Transition.located.
+    return StatesError(
+        "States.Runtime",
+        "Failed to transition out of the state. The state does not point to a next state.",
+    )
 
 
 def parse_or_none(text: Any) -> Any:
