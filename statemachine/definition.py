@@ -47,9 +47,11 @@ def problems_for(doc: Document) -> list[Problem]:
 
     definition = doc.value
     problems = list(iter_schema_problems(definition))
-    seen = {(p.path, p.message) for p in problems}
+    # The schema and a rule can see the same mistake (an unknown field that a rule also
+    # explains); report each place once, the schema's wording first.
+    seen = {p.path for p in problems}
     for problem in iter_rule_problems(definition):
-        if (problem.path, problem.message) not in seen:
+        if problem.path not in seen:
             problems.append(problem)
     if not any(p.severity == "error" for p in problems):
         # The model builder is the last line of defence: anything it cannot compile is a

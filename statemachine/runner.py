@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from statemachine.clock import Clock, SystemClock
@@ -32,14 +33,19 @@ from statemachine.interpreter import (
     Finish,
     Frame,
     InvokeTask,
+    ItemsRead,
+    ReadItems,
+    ResultsWritten,
     Sleep,
     SpawnChildren,
     TaskFailed,
     TaskSucceeded,
     TimerFired,
+    WriteResults,
     advance,
     tolerance_exceeded,
 )
+from statemachine.itemio import read_items, write_results
 from statemachine.model import StateMachine
 
 JSON = Any
@@ -56,6 +62,7 @@ class ExecutionResult:
     history: list[dict[str, JSON]] = field(default_factory=list)
     start: datetime | None = None
     stop: datetime | None = None
+    variables: dict[str, JSON] = field(default_factory=dict)  # the root frame's, at the end
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -100,6 +107,8 @@ class Runner:
         payload_limit: int | None = 262_144,
         state_machine_name: str = "machine",
         record_history: bool = True,
+        seed: int | None = None,
+        object_root: Path | None = None,
     ) -> None:
         self.machine = machine
         reg = registry or default_registry
@@ -108,9 +117,14 @@ class Runner:
         self.payload_limit = payload_limit
         self.state_machine_name = state_machine_name
         self.record_history = record_history
+        self.object_root = object_root
+        self.seed = seed  # fixed only by tests that need reproducible tokens and jitter
+        # The execution in progress (or the last one): tests answer callbacks through it.
+        self.execution: _Execution | None = None
 
     def run(self, input: JSON = None, *, name: str | None = None) -> ExecutionResult:
-        return _Execution(self, {} if input is None else input, name or "exec").run()
+        self.execution = _Execution(self, {} if input is None else input, name or "exec")
+        return self.execution.run()
 
 
 class _Execution:
@@ -129,7 +143,7 @@ class _Execution:
             start_time=format_timestamp(start),
             input=input,
         )
-        self.seed = int.from_bytes(os.urandom(6), "big")
+        self.seed = runner.seed if runner.seed is not None else int.from_bytes(os.urandom(6), "big")
         self.history: list[dict[str, JSON]] = []
         self.event_count = 0
         self.nodes: dict[int, _Node] = {}
@@ -137,6 +151,8 @@ class _Execution:
         self.ready: deque[tuple[int, Event]] = deque()
         self.timers: list[tuple[datetime, int, int, Event]] = []
         self.callbacks: dict[str, int] = {}
+        self.timer_tokens: dict[int, str] = {}  # timer seq -> the callback token it ends
+        self.root_id = 0
         self.ids = itertools.count(1)
         self.result: ExecutionResult | None = None
         self.input = input
@@ -160,6 +176,7 @@ class _Execution:
     def run(self) -> ExecutionResult:
         self.record("ExecutionStarted", {"input": self.input})
         root = self.new_frame(self.machine.root.key, self.machine.start_at, self.input, {})
+        self.root_id = root
         self.ready.append((root, Enter()))
         deadline = None
         if self.machine.timeout_seconds:
@@ -178,12 +195,17 @@ class _Execution:
                     "no one can send in this in-memory run",
                 )
                 break
-            when, _, fid, event = heapq.heappop(self.timers)
+            when, seq, fid, event = heapq.heappop(self.timers)
+            token = self.timer_tokens.pop(seq, None)
+            if token is not None and self.callbacks.get(token) != fid:
+                continue  # the token was answered or timed out already
             if deadline is not None and when > deadline:
                 self.clock.sleep_until(deadline)
                 self.timeout()
                 break
             self.clock.sleep_until(when)
+            if token is not None:
+                del self.callbacks[token]
             if fid in self.nodes:
                 self.ready.append((fid, event))
         assert self.result is not None
@@ -195,7 +217,12 @@ class _Execution:
         )
 
     def finish(
-        self, status: str, output: JSON = None, error: str | None = None, cause: str | None = None
+        self,
+        status: str,
+        output: JSON = None,
+        error: str | None = None,
+        cause: str | None = None,
+        variables: dict[str, JSON] | None = None,
     ) -> None:
         kind = {
             "SUCCEEDED": "ExecutionSucceeded",
@@ -206,8 +233,11 @@ class _Execution:
             self.record(kind, {"output": output})
         else:
             self.record(kind, {"error": error, "cause": cause})
+        if variables is None:
+            root = self.nodes.get(self.root_id)
+            variables = root.frame.variables if root is not None else {}
         self.result = ExecutionResult(
-            status, output, error, cause, self.history, self.start, self.clock.now()
+            status, output, error, cause, self.history, self.start, self.clock.now(), variables
         )
 
     def new_frame(
@@ -249,6 +279,22 @@ class _Execution:
             self.spawn(fid, node, effect)
         elif isinstance(effect, Finish):
             self.frame_finished(fid, node, effect)
+        elif isinstance(effect, ReadItems):
+            try:
+                items = read_items(effect.reader, effect.max_items, self.r.object_root)
+            except StatesError as exc:
+                self.ready.append((fid, TaskFailed(exc.error, exc.cause)))
+            else:
+                self.ready.append((fid, ItemsRead(items)))
+        elif isinstance(effect, WriteResults):
+            try:
+                details = write_results(
+                    effect.writer, effect.results, effect.map_run_arn, self.r.object_root
+                )
+            except StatesError as exc:
+                self.ready.append((fid, TaskFailed(exc.error, exc.cause)))
+            else:
+                self.ready.append((fid, ResultsWritten(details)))
 
     def invoke(self, fid: int, node: _Node, effect: InvokeTask) -> None:
         frame = node.frame
@@ -259,29 +305,57 @@ class _Execution:
             attempt=frame.retry_count + 1,
             idempotency_key=f"{self.info.execution_id}/{fid}/{frame.entered_event_id}",
             task_token=effect.task_token,
+            map_index=self.map_index(node),
+            timeout_seconds=effect.timeout_seconds,
+            heartbeat_seconds=effect.heartbeat_seconds,
         )
         if effect.task_token is not None:
             self.callbacks[effect.task_token] = fid
             if effect.timeout_seconds is not None:
                 until = self.clock.now() + timedelta(seconds=effect.timeout_seconds)
-                heapq.heappush(
-                    self.timers, (until, next(self.ids), fid, TaskFailed("States.Timeout", None))
-                )
+                seq = next(self.ids)
+                self.timer_tokens[seq] = effect.task_token
+                heapq.heappush(self.timers, (until, seq, fid, TaskFailed("States.Timeout", None)))
         try:
             result = self.r.dispatch(effect.resource, effect.payload, ctx)
         except StatesError as exc:
+            if effect.task_token is not None:
+                self.callbacks.pop(effect.task_token, None)
             self.ready.append((fid, TaskFailed(exc.error, exc.cause)))
             return
         if effect.task_token is None:
             self.ready.append((fid, TaskSucceeded(result)))
 
-    def send_task_success(self, token: str, output: JSON) -> None:
-        fid = self.callbacks.pop(token)
-        self.ready.append((fid, TaskSucceeded(output)))
+    def map_index(self, node: _Node) -> int | None:
+        """The index of the innermost Map iteration the frame runs in, else None."""
+        while node.parent_group is not None:
+            group = self.groups.get(node.parent_group)
+            if group is None:
+                return None
+            if group.kind == "map":
+                return node.index
+            node = self.nodes[group.parent]
+        return None
 
-    def send_task_failure(self, token: str, error: str, cause: str | None) -> None:
-        fid = self.callbacks.pop(token)
-        self.ready.append((fid, TaskFailed(error, cause)))
+    def send_task_success(self, token: str, output: JSON, *, after: float = 0) -> None:
+        self.answer(token, TaskSucceeded(output), after)
+
+    def send_task_failure(
+        self, token: str, error: str, cause: str | None, *, after: float = 0
+    ) -> None:
+        self.answer(token, TaskFailed(error, cause), after)
+
+    def answer(self, token: str, event: Event, after: float) -> None:
+        """Deliver a callback answer now, or ``after`` seconds from now. Whichever of the
+        answer and the task's timeout comes first uses the token; the other is dropped."""
+        if after <= 0:
+            fid = self.callbacks.pop(token)
+            self.ready.append((fid, event))
+            return
+        seq = next(self.ids)
+        self.timer_tokens[seq] = token
+        until = self.clock.now() + timedelta(seconds=after)
+        heapq.heappush(self.timers, (until, seq, self.callbacks[token], event))
 
     def spawn(self, fid: int, node: _Node, effect: SpawnChildren) -> None:
         gid = next(self.ids)
@@ -315,7 +389,9 @@ class _Execution:
     def frame_finished(self, fid: int, node: _Node, effect: Finish) -> None:
         if node.parent_group is None:
             del self.nodes[fid]
-            self.finish(effect.status, effect.output, effect.error, effect.cause)
+            self.finish(
+                effect.status, effect.output, effect.error, effect.cause, node.frame.variables
+            )
             return
         gid = node.parent_group
         group = self.groups.get(gid)

@@ -36,6 +36,8 @@ from statemachine.interpreter.frame import (
     Frame,
     HistoryEvent,
     InvokeTask,
+    ItemsRead,
+    ResultsWritten,
     Sleep,
     SpawnChildren,
     Step,
@@ -187,7 +189,7 @@ class _Transition:
                 ) from None
         if dyn.kind == "intrinsic":
             return dyn.path.evaluate(data, ctx)
-        value = dyn.jsonata.evaluate(self.states_binding(ctx), ctx)
+        value = dyn.jsonata.evaluate(self.states_binding(ctx), ctx, field=dyn.source)
         if value is UNDEFINED:
             raise dyn.jsonata.undefined_error(dyn.source)
         return value
@@ -214,6 +216,11 @@ class _Transition:
                 return self.wait_done()
             if isinstance(event, ChildrenSucceeded):
                 return self.children_succeeded(event.results)
+            if isinstance(event, ItemsRead):
+                return self.items_read(event.items)
+            if isinstance(event, ResultsWritten):
+                self.emit("MapStateSucceeded", {})
+                return self.finish_with_result(event.details)
             if isinstance(event, ChildrenFailed):
                 kind = (
                     "MapStateFailed"
@@ -287,7 +294,7 @@ class _Transition:
         if template is None:
             return {}
         if self.state.is_jsonata:
-            value = template.evaluate(self.states_binding(ctx, **states), ctx)
+            value = template.evaluate(self.states_binding(ctx, **states), ctx, field="Assign")
         else:
             value = template.evaluate(data, ctx)
         return dict(value)
@@ -295,7 +302,7 @@ class _Transition:
     def jsonata_output(self, template: Any, default: JSON, ctx: EvalContext, **states: JSON):
         if template is None:
             return default
-        return template.evaluate(self.states_binding(ctx, **states), ctx)
+        return template.evaluate(self.states_binding(ctx, **states), ctx, field="Output")
 
     def run_pass(self, state: PassState) -> Step:
         ctx = self.ectx()
@@ -332,7 +339,7 @@ class _Transition:
             payload = (
                 effective
                 if state.parameters is None
-                else state.parameters.evaluate(self.states_binding(ctx), ctx)
+                else state.parameters.evaluate(self.states_binding(ctx), ctx, field="Arguments")
             )
         else:
             effective = self.effective_input(ctx)
@@ -414,7 +421,7 @@ class _Transition:
         if state.is_jsonata:
             states = self.states_binding(ctx)
             for branch in state.choices:
-                matched = branch.condition.evaluate(states, ctx)
+                matched = branch.condition.evaluate(states, ctx, field="Condition")
                 if matched is UNDEFINED:
                     raise branch.condition.undefined_error("Condition")
                 if not isinstance(matched, bool):
@@ -545,7 +552,7 @@ class _Transition:
             branch_input = (
                 self.frame.input
                 if state.parameters is None
-                else state.parameters.evaluate(self.states_binding(ctx), ctx)
+                else state.parameters.evaluate(self.states_binding(ctx), ctx, field="Arguments")
             )
         else:
             effective = self.effective_input(ctx)
@@ -562,10 +569,25 @@ class _Transition:
         return self.step(SpawnChildren("parallel", children, variables=dict(self.frame.variables)))
 
     def run_map(self, state: MapState) -> Step:
-        from statemachine.interpreter.map_items import map_children
+        from statemachine.interpreter.map_items import map_children, reader_request
 
         ctx = self.ectx()
-        spec = map_children(self, state, ctx)
+        if state.item_reader is not None:
+            request = reader_request(self, state, ctx)
+            self.frame.phase = "reading"
+            self.frame.pending = {"context": ctx.context}
+            return self.step(request)
+        return self.spawn_map(state, ctx, map_children(self, state, ctx))
+
+    def items_read(self, items: list[JSON]) -> Step:
+        from statemachine.interpreter.map_items import map_children
+
+        state = self.state
+        assert isinstance(state, MapState)
+        ctx = self.ectx((self.frame.pending or {}).get("context"))
+        return self.spawn_map(state, ctx, map_children(self, state, ctx, items=items))
+
+    def spawn_map(self, state: MapState, ctx: EvalContext, spec: SpawnChildren) -> Step:
         self.frame.pending = {"context": ctx.context}
         self.emit("MapStateStarted", {"length": len(spec.children)})
         if not spec.children:
@@ -575,7 +597,14 @@ class _Transition:
         return self.step(spec)
 
     def children_succeeded(self, results: list[JSON]) -> Step:
-        if isinstance(self.state, MapState):
+        state = self.state
+        if isinstance(state, MapState) and state.result_writer is not None:
+            from statemachine.interpreter.map_items import writer_request
+
+            ctx = self.ectx((self.frame.pending or {}).get("context"))
+            self.frame.phase = "writing"
+            return self.step(writer_request(self, state, ctx, results))
+        if isinstance(state, MapState):
             self.emit("MapStateSucceeded", {})
         else:
             self.emit("ParallelStateSucceeded", {})

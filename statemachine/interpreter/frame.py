@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 JSON = Any
 
-Phase = Literal["enter", "task", "timer", "retry", "children", "done"]
+Phase = Literal["enter", "task", "timer", "retry", "children", "reading", "writing", "done"]
 FrameStatus = Literal["RUNNING", "SUCCEEDED", "FAILED"]
 
 
@@ -147,7 +147,30 @@ class ChildrenFailed:
     cause: str | None = None
 
 
-Event = Enter | TaskSucceeded | TaskFailed | TimerFired | ChildrenSucceeded | ChildrenFailed
+@dataclass(frozen=True, slots=True)
+class ItemsRead:
+    """The driver read a Map's ItemReader dataset."""
+
+    items: list[JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsWritten:
+    """The driver wrote a Map's results (ResultWriter); ``details`` becomes the result."""
+
+    details: JSON
+
+
+Event = (
+    Enter
+    | TaskSucceeded
+    | TaskFailed
+    | TimerFired
+    | ChildrenSucceeded
+    | ChildrenFailed
+    | ItemsRead
+    | ResultsWritten
+)
 
 
 # --- effects out of a step ------------------------------------------------------------------
@@ -209,7 +232,26 @@ class Finish:
     cause: str | None = None
 
 
-Effect = Continue | InvokeTask | Sleep | SpawnChildren | Finish
+@dataclass(frozen=True, slots=True)
+class ReadItems:
+    """Read a Map's dataset (ItemReader with its Parameters/Arguments evaluated); answer
+    with ItemsRead, or TaskFailed("States.ItemReaderFailed", cause)."""
+
+    reader: dict[str, JSON]
+    max_items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResults:
+    """Write a Map's results (ResultWriter with its Parameters/Arguments evaluated); answer
+    with ResultsWritten, or TaskFailed("States.ResultWriterFailed", cause)."""
+
+    writer: dict[str, JSON]
+    results: list[JSON]
+    map_run_arn: str
+
+
+Effect = Continue | InvokeTask | Sleep | SpawnChildren | Finish | ReadItems | WriteResults
 
 HistoryEvent = tuple[str, dict[str, JSON]]
 

@@ -16,7 +16,7 @@ from statemachine.errors import StatesError
 from statemachine.expressions.context import EvalContext
 from statemachine.expressions.jsonpath import PathNotFound
 from statemachine.interpreter.dataflow import payload_size, runtime_error
-from statemachine.interpreter.frame import ChildSpec, SpawnChildren
+from statemachine.interpreter.frame import ChildSpec, ReadItems, SpawnChildren, WriteResults
 from statemachine.model.states import ABSENT, Dyn, MapState
 
 if TYPE_CHECKING:
@@ -25,14 +25,19 @@ if TYPE_CHECKING:
 JSON = Any
 
 
-def map_children(t: _Transition, state: MapState, ctx: EvalContext) -> SpawnChildren:
+def map_children(
+    t: _Transition, state: MapState, ctx: EvalContext, *, items: list[JSON] | None = None
+) -> SpawnChildren:
     raw = t.frame.input
     event_id = t.frame.entered_event_id
-    if state.is_jsonata:
+    if items is not None:
+        # The dataset came from the ItemReader: ItemsPath/Items do not apply.
+        effective = raw if state.is_jsonata else t.effective_input(ctx)
+    elif state.is_jsonata:
         effective = raw
         items = raw
         if state.items is not None:
-            items = state.items.evaluate(t.states_binding(ctx), ctx)
+            items = state.items.evaluate(t.states_binding(ctx), ctx, field="Items")
         if not isinstance(items, list):
             raise StatesError(
                 "States.QueryEvaluationError",
@@ -73,7 +78,9 @@ def map_children(t: _Transition, state: MapState, ctx: EvalContext) -> SpawnChil
             context=t.context(item=(index, item)), variables=ctx.variables, rng=ctx.rng
         )
         if state.is_jsonata:
-            inputs.append(selector.evaluate(t.states_binding(item_ctx), item_ctx))
+            inputs.append(
+                selector.evaluate(t.states_binding(item_ctx), item_ctx, field="ItemSelector")
+            )
         else:
             inputs.append(selector.evaluate(effective, item_ctx))
 
@@ -209,3 +216,51 @@ def tolerance_exceeded(
     if count is not None and failed > count:
         return True
     return percentage is not None and total > 0 and failed * 100.0 / total > percentage
+
+
+def _evaluated_config(
+    t: _Transition, state: MapState, config: dict[str, JSON], ctx: EvalContext, field: str
+) -> dict[str, JSON]:
+    """ItemReader/ResultWriter with their Parameters (JSONPath) or Arguments (JSONata)
+    evaluated against the state's effective input."""
+    out = dict(config)
+    if state.is_jsonata and "Arguments" in config:
+        from statemachine.expressions.jsonata_expr import compile_jsonata_template
+
+        template = compile_jsonata_template(config["Arguments"])
+        out["Arguments"] = template.evaluate(t.states_binding(ctx), ctx, field=f"{field}/Arguments")
+    elif "Parameters" in config:
+        from statemachine.expressions.templates import compile_template
+
+        template = compile_template(config["Parameters"], field=f"{field}.Parameters")
+        out["Parameters"] = template.evaluate(t.effective_input(ctx), ctx)
+    return out
+
+
+def reader_request(t: _Transition, state: MapState, ctx: EvalContext) -> ReadItems:
+    reader = _evaluated_config(t, state, state.item_reader or {}, ctx, "ItemReader")
+    cfg = reader.get("ReaderConfig") or {}
+    max_items = cfg.get("MaxItems")
+    if "MaxItemsPath" in cfg:
+        max_items = _path_value(t, cfg["MaxItemsPath"], t.effective_input(ctx), ctx)
+    if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int)):
+        raise runtime_error(
+            state.name,
+            t.frame.entered_event_id,
+            f"The value of MaxItems must be a positive integer, got {max_items!r}",
+        )
+    return ReadItems(reader=reader, max_items=max_items or None)
+
+
+def writer_request(
+    t: _Transition, state: MapState, ctx: EvalContext, results: list[JSON]
+) -> WriteResults:
+    writer = _evaluated_config(t, state, state.result_writer or {}, ctx, "ResultWriter")
+    ex = t.env.execution
+    run_id = f"{t.rng.getrandbits(128):032x}"
+    label = state.label or state.name
+    arn = (
+        ex.state_machine_id.replace(":stateMachine:", ":mapRun:")
+        + f"/{label}:{run_id[:8]}-{run_id[8:12]}-{run_id[12:16]}-{run_id[16:20]}-{run_id[20:]}"
+    )
+    return WriteResults(writer=writer, results=results, map_run_arn=arn)
