@@ -116,7 +116,7 @@ def load_schema() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Index:
-    """Facts about the schema needed to word messages, computed once from the schema."""
+    """Everything built once from the schema: both validators and the facts for messages."""
 
     validator: Draft202012Validator
     is_valid: Check | None  # the compiled fast path, None if the schema outgrew it
