@@ -132,8 +132,7 @@ def test_example_uses_only_project_resources(path: Path) -> None:
         for _, node in _walk(load_definition(path))
         if node.get("Type") == "Task" and "Resource" in node
     ]
-    assert resources
-    for resource in resources:
+    for resource in resources:  # (hello.asl.yaml has no Task at all)
         name = resource.removesuffix(".waitForTaskToken")
         assert name == "llm:chat" or name.startswith(("tool:", "activity:", "python:")), resource
         if name.startswith("tool:"):
