@@ -157,6 +157,20 @@ def _catchers(raw: Mapping[str, Any], path: PathTuple, jsonata: bool) -> tuple[C
     return tuple(out)
 
 
+def _result_fields(raw: Mapping[str, Any], path: PathTuple, jsonata: bool) -> dict[str, Any]:
+    """ResultSelector, ResultPath, Retry and Catch: shared by Task, Parallel and Map."""
+    return {
+        "result_selector": (
+            compile_template(raw["ResultSelector"], field="ResultSelector")
+            if not jsonata and "ResultSelector" in raw
+            else None
+        ),
+        "result_path": ABSENT if jsonata else _result_path(raw),
+        "retry": _retriers(raw, path),
+        "catch": _catchers(raw, path, jsonata),
+    }
+
+
 def _state(
     name: str,
     raw: Mapping[str, Any],
@@ -203,14 +217,7 @@ def _state(
             parameters=(
                 _template(raw[params_field], params_field, jsonata) if params_field in raw else None
             ),
-            result_selector=(
-                compile_template(raw["ResultSelector"], field="ResultSelector")
-                if not jsonata and "ResultSelector" in raw
-                else None
-            ),
-            result_path=ABSENT if jsonata else _result_path(raw),
-            retry=_retriers(raw, path),
-            catch=_catchers(raw, path, jsonata),
+            **_result_fields(raw, path, jsonata),
             timeout_seconds=_dyn(raw, "TimeoutSeconds", jsonata),
             heartbeat_seconds=_dyn(raw, "HeartbeatSeconds", jsonata),
             credentials=raw.get("Credentials"),
@@ -267,14 +274,7 @@ def _state(
             parameters=(
                 _template(raw[params_field], params_field, jsonata) if params_field in raw else None
             ),
-            result_selector=(
-                compile_template(raw["ResultSelector"], field="ResultSelector")
-                if not jsonata and "ResultSelector" in raw
-                else None
-            ),
-            result_path=ABSENT if jsonata else _result_path(raw),
-            retry=_retriers(raw, path),
-            catch=_catchers(raw, path, jsonata),
+            **_result_fields(raw, path, jsonata),
         )
     if kind == "Map":
         proc_field = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
@@ -297,14 +297,7 @@ def _state(
             max_concurrency=_dyn(raw, "MaxConcurrency", jsonata),
             tolerated_failure_percentage=_dyn(raw, "ToleratedFailurePercentage", jsonata),
             tolerated_failure_count=_dyn(raw, "ToleratedFailureCount", jsonata),
-            result_selector=(
-                compile_template(raw["ResultSelector"], field="ResultSelector")
-                if not jsonata and "ResultSelector" in raw
-                else None
-            ),
-            result_path=ABSENT if jsonata else _result_path(raw),
-            retry=_retriers(raw, path),
-            catch=_catchers(raw, path, jsonata),
+            **_result_fields(raw, path, jsonata),
             label=raw.get("Label"),
         )
     raise ValueError(f"unknown state type {kind!r} at {scope_key(path)}")
