@@ -46,6 +46,7 @@ RULES: dict[str, Rule] = {
     "exclusive-fields": fi.exclusive_fields,
     "wait-duration": fi.wait_duration,
     "map-processor": fi.map_processor,
+    "map-items": fi.map_items,
     "heartbeat-timeout": fi.heartbeat_timeout,
     "machine-version": fi.machine_version,
     "query-language-field": fi.query_language_field,

@@ -138,6 +138,23 @@ def map_processor(ctx: RuleContext) -> Iterator[Problem]:
             )
 
 
+def map_items(ctx: RuleContext) -> Iterator[Problem]:
+    """A JSONata Map's ``Items`` is a JSON array or a ``{% %}`` expression that yields one.
+
+    AWS documents ``Items`` as an array or an expression evaluating to an array; a literal
+    JSON object would fail every run (the interpreter only iterates arrays), so it is
+    reported now. (In a JSONPath state ``Items`` is already a query-language-field error.)
+    """
+    for state in ctx.states:
+        items = state.body.get("Items")
+        if state.type == "Map" and state.is_jsonata and isinstance(items, Mapping):
+            yield issue(
+                "Items must be a JSON array or a {% %} JSONata expression that yields one; "
+                "a JSON object is not a list of items",
+                state.at("Items"),
+            )
+
+
 def heartbeat_timeout(ctx: RuleContext) -> Iterator[Problem]:
     """A static HeartbeatSeconds is smaller than a static TimeoutSeconds."""
     for state in ctx.states:
