@@ -41,7 +41,41 @@ def _locate(problem: Problem, doc: Document) -> Problem:
     return replace(problem, file=problem.file or doc.file, line=line, column=column)
 
 
-def problems_for(doc: Document) -> list[Problem]:
+def _iter_tasks(node: Any, path: tuple[str | int, ...]) -> Any:
+    """Every Task state (nested ones included) with its path."""
+    states = node.get("States") if isinstance(node, Mapping) else None
+    if not isinstance(states, Mapping):
+        return
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        here = (*path, "States", name)
+        if state.get("Type") == "Task":
+            yield here, state
+        for i, branch in enumerate(state.get("Branches") or ()):
+            yield from _iter_tasks(branch, (*here, "Branches", i))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), Mapping):
+                yield from _iter_tasks(state[key], (*here, key))
+
+
+def _policy_problems(definition: Any, reported: set[Any], policy: Any) -> list[Problem]:
+    """Resources the operator's policy refuses (``python:`` outside the allowed packages):
+    rejected now, not only when the Task runs."""
+    from statemachine.handlers.resources import check_resource_allowed
+
+    out = []
+    for path, state in _iter_tasks(definition, ()):
+        resource = state.get("Resource")
+        where = (*path, "Resource")
+        if isinstance(resource, str) and where not in reported:
+            message = check_resource_allowed(resource, policy)
+            if message:
+                out.append(Problem("resource-allowed", message, where))
+    return out
+
+
+def problems_for(doc: Document, policy: Any = None) -> list[Problem]:
     from statemachine.validation.rules import iter_rule_problems
     from statemachine.validation.schema import iter_schema_problems
 
@@ -53,6 +87,7 @@ def problems_for(doc: Document) -> list[Problem]:
     for problem in iter_rule_problems(definition):
         if problem.path not in seen:
             problems.append(problem)
+    problems.extend(_policy_problems(definition, {p.path for p in problems}, policy))
     if not any(p.severity == "error" for p in problems):
         # The model builder is the last line of defence: anything it cannot compile is a
         # problem too, never a traceback later at run time.
@@ -67,16 +102,18 @@ def problems_for(doc: Document) -> list[Problem]:
     return [_locate(p, doc) for p in problems]
 
 
-def validate(source: Source, *, file: str | None = None) -> list[Problem]:
-    """Every problem in a definition; an empty list means it is valid."""
+def validate(source: Source, *, file: str | None = None, policy: Any = None) -> list[Problem]:
+    """Every problem in a definition; an empty list means it is valid. ``policy`` is a
+    :class:`~statemachine.handlers.resources.ResourcePolicy` (None: from the environment,
+    ``STATEMACHINE_PYTHON_ALLOW``)."""
     try:
         doc = read_document(source, file=file)
     except LoadError as exc:
         return [Problem(exc.rule, exc.message, (), exc.file or file, exc.line, exc.column)]
-    return problems_for(doc)
+    return problems_for(doc, policy)
 
 
-def load(source: Source, *, file: str | None = None) -> StateMachine:
+def load(source: Source, *, file: str | None = None, policy: Any = None) -> StateMachine:
     """Load, validate and compile a definition. Raises DefinitionError with every problem."""
     from statemachine.model.build import build
 
@@ -86,7 +123,7 @@ def load(source: Source, *, file: str | None = None) -> StateMachine:
         raise DefinitionError(
             [Problem(exc.rule, exc.message, (), exc.file or file, exc.line, exc.column)]
         ) from exc
-    problems = [p for p in problems_for(doc) if p.severity == "error"]
+    problems = [p for p in problems_for(doc, policy) if p.severity == "error"]
     if problems:
         raise DefinitionError(problems)
     return build(doc.value)

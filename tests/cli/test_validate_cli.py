@@ -4,6 +4,7 @@ exit codes."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,23 @@ def test_unparseable_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
 def test_examples_are_valid() -> None:
     result = cli("validate", "definitions/")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_python_resources_outside_the_allowed_packages_are_rejected(tmp_path: Path) -> None:
+    (tmp_path / "sys.asl.yaml").write_text(
+        "StartAt: T\nStates:\n  T: {Type: Task, Resource: 'python:os:system', End: true}\n"
+    )
+    result = cli("validate", str(tmp_path / "sys.asl.yaml"))
+    assert result.returncode == 1
+    assert "[resource-allowed]" in result.stdout and "(at $.States.T.Resource)" in result.stdout
+    (tmp_path / "ok.asl.yaml").write_text(
+        "StartAt: T\nStates:\n  T: {Type: Task, Resource: 'python:json:dumps', End: true}\n"
+    )
+    allowed = subprocess.run(
+        [sys.executable, "-m", "statemachine", "validate", str(tmp_path / "ok.asl.yaml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STATEMACHINE_PYTHON_ALLOW": "json"},
+        timeout=120,
+    )
+    assert allowed.returncode == 0, allowed.stdout
