@@ -317,7 +317,21 @@ class _Execution:
                 self.timer_tokens[seq] = effect.task_token
                 heapq.heappush(self.timers, (until, seq, fid, TaskFailed("States.Timeout", None)))
         try:
-            result = self.r.dispatch(effect.resource, effect.payload, ctx)
+            if effect.task_token is None and (effect.timeout_seconds or effect.heartbeat_seconds):
+                # TimeoutSeconds/HeartbeatSeconds bound the handler in real time, also on a
+                # virtual clock: --time-skip skips waits between states, not handler work.
+                from statemachine.handlers.timeouts import run_with_timeout
+
+                resource = effect.resource
+                result = run_with_timeout(
+                    lambda payload, ctx: self.r.dispatch(resource, payload, ctx),
+                    effect.payload,
+                    ctx,
+                    effect.timeout_seconds,
+                    effect.heartbeat_seconds,
+                )
+            else:
+                result = self.r.dispatch(effect.resource, effect.payload, ctx)
         except StatesError as exc:
             if effect.task_token is not None:
                 self.callbacks.pop(effect.task_token, None)
