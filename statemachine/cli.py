@@ -16,6 +16,19 @@ from collections.abc import Callable, Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("statemachine.commands.validate", "check definitions (for CI and pre-commit)"),
     "run": ("statemachine.commands.run", "run one execution and print its result"),
+    "graph": ("statemachine.commands.graph", "draw a definition: mermaid, dot, json or svg"),
+    "worker": ("statemachine.commands.worker", "run workflows from a database (durable worker)"),
+    "test": ("statemachine.commands.test", "run workflow test cases (*.test.yaml) offline"),
+    "test-state": ("statemachine.commands.test_state", "run one state and show its data flow"),
+    "serve": ("statemachine.commands.serve", "serve the REST API, web page and a worker"),
+    "start": ("statemachine.commands.start", "start an execution on a server (--wait)"),
+    "describe": ("statemachine.commands.describe", "describe an execution on a server"),
+    "list": ("statemachine.commands.list_executions", "list executions on a server"),
+    "history": ("statemachine.commands.history", "show an execution's history events"),
+    "stop": ("statemachine.commands.stop", "stop a running execution"),
+    "redrive": ("statemachine.commands.redrive", "redrive a failed or stopped execution"),
+    "send-success": ("statemachine.commands.send_success", "complete a task by its token"),
+    "send-failure": ("statemachine.commands.send_failure", "fail a task by its token"),
 }
 
 

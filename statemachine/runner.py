@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from statemachine import observability
 from statemachine.clock import Clock, SystemClock
 from statemachine.errors import StatesError
 from statemachine.expressions.timestamps import format_timestamp
@@ -96,6 +98,11 @@ class _Node:
     group: int | None = None  # the group this frame spawned and waits for
 
 
+def _new_token() -> str:
+    """An unguessable task token (256 bits from the OS CSPRNG)."""
+    return secrets.token_hex(32)
+
+
 class Runner:
     def __init__(
         self,
@@ -109,6 +116,7 @@ class Runner:
         record_history: bool = True,
         seed: int | None = None,
         object_root: Path | None = None,
+        observer: Any = "env",
     ) -> None:
         self.machine = machine
         reg = registry or default_registry
@@ -121,6 +129,8 @@ class Runner:
         self.seed = seed  # fixed only by tests that need reproducible tokens and jitter
         # The execution in progress (or the last one): tests answer callbacks through it.
         self.execution: _Execution | None = None
+        # Traces and metrics (statemachine.observability): "env" reads OTEL_*; None is off.
+        self.observer = observability.from_env() if observer == "env" else observer
 
     def run(self, input: JSON = None, *, name: str | None = None) -> ExecutionResult:
         self.execution = _Execution(self, {} if input is None else input, name or "exec")
@@ -156,11 +166,14 @@ class _Execution:
         self.ids = itertools.count(1)
         self.result: ExecutionResult | None = None
         self.input = input
+        self.observe = None if runner.observer is None else runner.observer.runner_hook(self)
 
     # -- history ---------------------------------------------------------------------------
 
-    def record(self, kind: str, details: dict[str, JSON]) -> None:
+    def record(self, kind: str, details: dict[str, JSON], frame: int = 0) -> None:
         self.event_count += 1
+        if self.observe is not None:
+            self.observe(self.event_count, kind, details, frame)
         if self.r.record_history:
             self.history.append(
                 {
@@ -263,11 +276,12 @@ class _Execution:
             seed=self.seed ^ fid,
             next_event_id=self.event_count + 1,
             payload_limit=self.r.payload_limit,
+            token_source=None if self.r.seed is not None else _new_token,
         )
         result = advance(self.machine, node.frame, event, env)
         node.frame = result.frame
         for kind, details in result.events:
-            self.record(kind, details)
+            self.record(kind, details, fid)
         effect = result.effect
         if isinstance(effect, Continue):
             self.ready.append((fid, Enter()))
@@ -308,6 +322,9 @@ class _Execution:
             map_index=self.map_index(node),
             timeout_seconds=effect.timeout_seconds,
             heartbeat_seconds=effect.heartbeat_seconds,
+            traceparent=None
+            if self.observe is None
+            else self.observe.traceparent(frame.entered_event_id, frame.retry_count + 1),
         )
         if effect.task_token is not None:
             self.callbacks[effect.task_token] = fid
@@ -397,6 +414,7 @@ class _Execution:
                 self.record(
                     "MapIterationStarted",
                     {"index": child.index, "name": self.nodes[group.parent].frame.state},
+                    group.parent,
                 )
             self.ready.append((cid, Enter()))
 
@@ -419,11 +437,13 @@ class _Execution:
         if effect.status == "SUCCEEDED":
             group.results[node.index] = effect.output
             if group.kind == "map":
-                self.record("MapIterationSucceeded", {"index": node.index, "name": parent_name})
+                details = {"index": node.index, "name": parent_name}
+                self.record("MapIterationSucceeded", details, group.parent)
         else:
             group.failed += 1
             if group.kind == "map":
-                self.record("MapIterationFailed", {"index": node.index, "name": parent_name})
+                details = {"index": node.index, "name": parent_name}
+                self.record("MapIterationFailed", details, group.parent)
             total = len(group.spec.children)
             if group.kind == "parallel" or tolerance_exceeded(
                 group.failed, total, group.spec.tolerated_count, group.spec.tolerated_percentage

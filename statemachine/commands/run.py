@@ -41,6 +41,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="maximum size of a state's input/output (default 262144, AWS's 256 KiB)",
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="run durably on this database (sqlite:///file.db, postgresql://...): started "
+        "again with the same --name after a crash, it resumes that execution",
+    )
+    parser.add_argument(
+        "--state-machine",
+        metavar="NAME",
+        help="with --db: the state machine name to register FILE under (default: file stem)",
+    )
     add_query_argument(parser)
 
 
@@ -89,10 +100,21 @@ def run(args: argparse.Namespace) -> int:
             load_handlers(spec)
         except Exception as exc:
             raise UsageError(f"cannot load handlers {spec!r}: {type(exc).__name__}: {exc}") from exc
+    if args.db:
+        if args.time_skip:
+            raise UsageError("--time-skip runs in memory only; it cannot be used with --db")
+        return run_durable(args, machine, execution_input)
     clock = VirtualClock() if args.time_skip else SystemClock()
     if args.time_skip:
         clock = VirtualClock(SystemClock().now())
-    runner = Runner(machine, clock=clock, payload_limit=args.payload_limit or None)
+    from statemachine.handlers.dispatch import default_dispatcher
+
+    runner = Runner(
+        machine,
+        dispatcher=default_dispatcher(),
+        clock=clock,
+        payload_limit=args.payload_limit or None,
+    )
     result = runner.run(execution_input, name=args.name)
     if args.json or args.query:
         print_json(result.to_json(), args.query)
@@ -101,3 +123,68 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{result.status}: {result.error}: {result.cause}", file=sys.stderr)
     return 0 if result.status == "SUCCEEDED" else 1
+
+
+def run_durable(args: argparse.Namespace, machine: Any, execution_input: Any) -> int:
+    """Register FILE, start (or find) execution ``--name`` and drive it with an embedded
+    worker until it ends. A crash leaves it in the database; the same command resumes it."""
+    import signal
+    import threading
+    import uuid
+
+    from statemachine.cli import UsageError
+    from statemachine.errors import ExecutionAlreadyExists
+    from statemachine.service import Service
+
+    stem = Path(args.file).name.split(".")[0]
+    sm_name = args.state_machine or stem
+    name = args.name or str(uuid.uuid4())
+    try:
+        service = Service(args.db, payload_limit=args.payload_limit or None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    service.register_state_machine(sm_name, machine)
+    from statemachine.engine.context import execution_arn
+
+    try:
+        execution = service.start_execution(sm_name, execution_input, name=name)
+    except ExecutionAlreadyExists as exc:
+        execution = service.describe_execution(execution_arn(sm_name, name))
+        if execution.status == "RUNNING":  # same name, different input
+            raise UsageError(str(exc)) from exc
+    if execution.status == "RUNNING":
+        worker = service.worker(worker_id=f"run-{sm_name}-{name}", poll_interval=0.05)
+        interrupted = threading.Event()
+
+        def on_signal(*_: Any) -> None:
+            interrupted.set()
+            worker.stop()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, on_signal)
+        thread = worker.start_thread()
+        while not interrupted.is_set():
+            execution = service.wait(execution.execution_id, timeout=0.5)
+            if execution.status != "RUNNING":
+                break
+        worker.stop()
+        thread.join(worker.grace_seconds + 5)
+        if interrupted.is_set() and execution.status == "RUNNING":
+            print(
+                f"interrupted; resume with the same command ({execution.execution_id})",
+                file=sys.stderr,
+            )
+            return 130
+    result = {
+        "status": execution.status,
+        "output": execution.output,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    if args.json or args.query:
+        print_json(result, args.query)
+    elif execution.status == "SUCCEEDED":
+        print(json.dumps(execution.output, indent=2, ensure_ascii=False))
+    else:
+        print(f"{execution.status}: {execution.error}: {execution.cause}", file=sys.stderr)
+    return 0 if execution.status == "SUCCEEDED" else 1

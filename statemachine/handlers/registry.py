@@ -44,6 +44,7 @@ from statemachine.handlers.schema import (
     json_schema_for,
     validation_message,
 )
+from statemachine.observability.logging import task_logger
 
 JSON = Any
 Handler = Callable[[JSON, "TaskContext"], JSON | Awaitable[JSON]]
@@ -84,6 +85,11 @@ class TaskContext:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     map_index: int | None = None  # the index of the innermost Map iteration, if any
+    traceparent: str | None = None  # W3C header of the task's span, when tracing is on
+
+    def __post_init__(self) -> None:
+        if self.logger is _log:  # log lines carry the execution, state, attempt, trace ids
+            self.logger = task_logger(self, _log)
 
     def publish(self, event: Mapping[str, JSON]) -> int:
         """Send a live event (progress, token deltas) to watchers of this execution.

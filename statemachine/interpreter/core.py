@@ -14,7 +14,7 @@ from typing import Any
 
 from statemachine.errors import StatesError
 from statemachine.expressions.context import EvalContext
-from statemachine.expressions.jsonata_expr import UNDEFINED
+from statemachine.expressions.jsonata_base import UNDEFINED
 from statemachine.expressions.jsonpath import PathNotFound
 from statemachine.expressions.timestamps import format_timestamp, parse_timestamp
 from statemachine.interpreter.dataflow import (
@@ -331,7 +331,12 @@ class _Transition:
         frame = self.frame
         token = None
         if state.wait_for_task_token:
-            token = f"{self.rng.getrandbits(128):032x}{self.rng.getrandbits(128):032x}"
+            source = self.env.token_source
+            token = (
+                source()
+                if source is not None
+                else f"{self.rng.getrandbits(128):032x}{self.rng.getrandbits(128):032x}"
+            )
             frame.pending = {"token": token}
         ctx = self.ectx()
         if state.is_jsonata:

@@ -7,6 +7,7 @@ runner keeps it in a dict. Nothing here refers to a clock, a database or a handl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -109,7 +110,10 @@ class Env:
     seed: int = 0
     next_event_id: int = 1
     payload_limit: int | None = 262_144
-    task_token: str | None = None
+    # Where task tokens come from: the driver passes a CSPRNG (secrets.token_hex) so tokens
+    # are unguessable; a token is part of the committed snapshot, so it never needs to be
+    # recomputed. Without one (pure tests), tokens derive from the step's seeded rng.
+    token_source: Callable[[], str] | None = None
 
 
 # --- events into a frame ------------------------------------------------------------------

@@ -1,0 +1,382 @@
+"""Durable engine throughput and recovery, each comparison interleaved in one run.
+
+    python bench/durable.py [--backend sqlite|postgresql|both] [--rounds 3]
+
+Per backend (SQLite file in WAL mode with synchronous=FULL; PostgreSQL at
+``$STATEMACHINE_TEST_PG``, default postgresql://postgres@127.0.0.1:5432/test):
+
+1. ceiling   - raw driver loop of single-row INSERT + COMMIT, same durability settings
+2. single    - one execution of a 100-state chain (50 Pass + 50 Task): durable
+               transitions/s (every transition is its own committed transaction)
+3. dbos      - the same 100-step workflow written for DBOS (``pip install -e '.[bench]'``)
+               on the same kind of database, in a subprocess; workflow time compared
+4. many      - 100 executions of the chain at once on one worker: aggregate transitions/s
+               (group commit puts many transitions in one transaction)
+5. resume    - ``kill -9`` of a worker process, then from spawning a new worker process
+               to the first resumed transition committed
+
+Only ratios from the same run mean anything on a shared machine: rounds interleave the
+measurements and the medians are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from statemachine.engine.worker import Worker  # noqa: E402
+from statemachine.handlers.registry import ToolRegistry  # noqa: E402
+from statemachine.service import Service  # noqa: E402
+from statemachine.store.tables import history  # noqa: E402
+
+CHAIN = 100
+PG_ADMIN = os.environ.get("STATEMACHINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def chain_definition(length: int = CHAIN) -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for i in range(length):
+        nxt = {"Next": f"S{i + 1}"} if i + 1 < length else {"End": True}
+        if i % 2:
+            states[f"S{i}"] = {"Type": "Task", "Resource": "tool:inc", "ResultPath": "$.n", **nxt}
+        else:
+            states[f"S{i}"] = {"Type": "Pass", **nxt}
+    return {"StartAt": "S0", "States": states}
+
+
+def loop_definition() -> dict[str, Any]:
+    """A counter that loops (almost) forever: many transitions from a tiny definition."""
+    return {
+        "StartAt": "Inc",
+        "States": {
+            "Inc": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+                "Next": "Loop",
+            },
+            "Loop": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericLessThan": 1000000000, "Next": "Inc"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def registry() -> ToolRegistry:
+    reg = ToolRegistry()
+
+    @reg.tool("inc")
+    def inc(payload: Any, ctx: Any) -> Any:
+        return payload.get("n", 0) + 1
+
+    return reg
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(backend: str) -> Iterator[tuple[str, Any]]:
+    """Yields (url, raw_connect) for a fresh database of ``backend``."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.db"
+            yield f"sqlite:///{path}", lambda: _sqlite_raw(Path(tmp) / "ceiling.db")
+        return
+    import psycopg
+
+    name = f"sm_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(_pg_dsn("test"), autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+            lambda: psycopg.connect(_pg_dsn(name)),
+        )
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}_dbos" WITH (FORCE)')
+        admin.close()
+
+
+def _pg_dsn(dbname: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"))
+    return f"host={url.host} port={url.port or 5432} user={url.username} dbname={dbname}"
+
+
+def _sqlite_raw(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def ceiling(connect: Any, seconds: float = 1.5) -> float:
+    """Single-row commits per second through the raw driver."""
+    conn = connect()
+    sqlite = isinstance(conn, sqlite3.Connection)
+    key = "INTEGER PRIMARY KEY" if sqlite else "BIGSERIAL PRIMARY KEY"
+    conn.execute(f"CREATE TABLE IF NOT EXISTS ceiling (id {key}, v TEXT)")
+    if not sqlite:
+        conn.commit()
+    n = 0
+    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    while time.perf_counter() < end:
+        if sqlite:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO ceiling (v) VALUES (?)", ("x" * 64,))
+            conn.execute("COMMIT")
+        else:
+            conn.execute("INSERT INTO ceiling (v) VALUES (%s)", ("x" * 64,))
+            conn.commit()
+        n += 1
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
+def _span(service: Service, ids: list[str]) -> float:
+    with service.db.read() as conn:
+        lo, hi = conn.execute(
+            select(func.min(history.c.timestamp), func.max(history.c.timestamp)).where(
+                history.c.execution_id.in_(ids)
+            )
+        ).one()
+    return (hi - lo) / 1_000_000
+
+
+def engine_run(url: str, executions: int, tag: str) -> tuple[float, float]:
+    """Returns (transitions/s, seconds) for ``executions`` chains run at once."""
+    service = Service(url)
+    service.register_state_machine("chain", chain_definition())
+    worker = Worker(
+        service.db, registry=registry(), concurrency=max(8, executions + 8), poll_interval=0.01
+    )
+    ids = [
+        service.start_execution("chain", {"n": 0}, name=f"{tag}-{i}").execution_id
+        for i in range(executions)
+    ]
+    thread = worker.start_thread()
+    for execution_id in ids:
+        result = service.wait(execution_id, 600)
+        assert result.status == "SUCCEEDED", result
+    worker.stop()
+    thread.join(30)
+    seconds = _span(service, ids)
+    service.close()
+    return worker.transitions / seconds, seconds
+
+
+DBOS_SCRIPT = r"""
+import json, sys, time
+from dbos import DBOS
+url, steps, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+DBOS(config={"name": "bench", "system_database_url": url})
+
+@DBOS.step()
+def inc(n):
+    return n + 1
+
+@DBOS.workflow()
+def chain(n):
+    for _ in range(steps):
+        n = inc(n)
+    return n
+
+DBOS.launch()
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    assert chain(0) == steps
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+DBOS.destroy()
+"""
+
+
+def dbos_run(backend: str, url: str, runs: int = 3, wal: bool = True) -> float | None:
+    """Median seconds for one 100-step DBOS workflow (None when DBOS is not installed).
+
+    On SQLite, ``wal=True`` puts DBOS's file in WAL mode first (the journal we use, with
+    synchronous=FULL for both); ``wal=False`` leaves DBOS's own setting (rollback journal).
+    """
+    try:
+        import dbos  # noqa: F401
+    except ImportError:
+        return None
+    if backend == "sqlite":
+        path = Path(url.removeprefix("sqlite:///")).with_name(f"dbos-{uuid.uuid4().hex[:6]}.db")
+        if wal:
+            _sqlite_raw(path).close()
+        dbos_url = f"sqlite:///{path}"
+    else:
+        dbos_url = url.replace("postgresql+psycopg://", "postgresql://") + "_dbos"
+    out = subprocess.run(
+        [sys.executable, "-c", DBOS_SCRIPT, dbos_url, str(CHAIN), str(runs + 1)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if out.returncode != 0:
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+    times = json.loads(out.stdout.strip().splitlines()[-1])[1:]  # the first run warms up
+    return statistics.median(times)
+
+
+def resume_latency(url: str, rounds: int = 3) -> list[float]:
+    """Seconds from spawning a worker process (after ``kill -9`` of the previous one) to
+    the first transition it commits."""
+    service = Service(url)
+    service.register_state_machine("long", loop_definition())
+    execution = service.start_execution("long", {"n": 0}, name=f"resume-{uuid.uuid4().hex[:6]}")
+    # As after pip install: a warm bytecode cache (the first spawn fills it).
+    cache = tempfile.mkdtemp(prefix="sm-pycache-")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=cache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    handlers = ROOT / "bench" / "_durable_tools.py"
+    command = [
+        sys.executable, "-m", "statemachine", "worker", "--db", url, "--worker-id", "resume",
+        "--handlers", str(handlers), "--poll-interval", "0.05", "--log-level", "WARNING",
+    ]  # fmt: skip
+    latencies = []
+    process = subprocess.Popen(command, env=env)
+    for _ in range(rounds):
+        _wait_progress(service, execution.execution_id)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        with service.db.read() as conn:
+            last = _last_timestamp(conn, execution.execution_id)
+        spawned = time.time()
+        process = subprocess.Popen(command, env=env)
+        while True:
+            with service.db.read() as conn:
+                first = conn.execute(
+                    select(func.min(history.c.timestamp)).where(
+                        history.c.execution_id == execution.execution_id,
+                        history.c.timestamp > last,
+                    )
+                ).scalar()
+            if first is not None:
+                latencies.append(first / 1_000_000 - spawned)
+                break
+            time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    service.stop_execution(execution.execution_id)
+    service.close()
+    return latencies
+
+
+def _last_timestamp(conn: Any, execution_id: str) -> int:
+    return conn.execute(
+        select(func.max(history.c.timestamp)).where(history.c.execution_id == execution_id)
+    ).scalar()
+
+
+def _wait_progress(service: Service, execution_id: str) -> None:
+    with service.db.read() as conn:
+        before = _last_timestamp(conn, execution_id)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        with service.db.read() as conn:
+            if _last_timestamp(conn, execution_id) > before:
+                return
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def bench(backend: str, rounds: int) -> None:
+    print(f"\n== {backend} ==")
+    rows: dict[str, list[float]] = {
+        "ceiling": [], "single": [], "many": [], "dbos": [], "dbos_own": [], "ours": []
+    }  # fmt: skip
+    with database(backend) as (url, connect):
+        engine_run(url, 1, "warmup")
+        for r in range(rounds):
+            rows["ceiling"].append(ceiling(connect))
+            rate, seconds = engine_run(url, 1, f"single{r}")
+            rows["single"].append(rate)
+            rows["ours"].append(seconds)
+            dbos_seconds = dbos_run(backend, url)
+            if dbos_seconds is not None:
+                rows["dbos"].append(dbos_seconds)
+            if backend == "sqlite":
+                own = dbos_run(backend, url, wal=False)
+                if own is not None:
+                    rows["dbos_own"].append(own)
+            rows["many"].append(engine_run(url, 100, f"many{r}")[0])
+        latencies = resume_latency(url)
+
+    def med(key: str) -> float:
+        return statistics.median(rows[key])
+
+    ceil = med("ceiling")
+    print(f"raw single-row commit ceiling      {ceil:10.0f} commits/s")
+    print(
+        f"one execution, 100-state chain      {med('single'):10.0f} transitions/s"
+        f"   {med('single') / ceil:5.2f}x ceiling (target >= 0.5x)"
+    )
+    if rows["dbos"]:
+        print(
+            f"workflow time: ours {med('ours') * 1000:7.1f} ms, DBOS {med('dbos') * 1000:7.1f} ms"
+            f"   {med('dbos') / med('ours'):5.2f}x faster than DBOS (target >= 2x)"
+        )
+        if rows["dbos_own"]:
+            print(
+                f"  DBOS with its own SQLite journal (rollback, not WAL): "
+                f"{med('dbos_own') * 1000:7.1f} ms   {med('dbos_own') / med('ours'):5.2f}x"
+            )
+    else:
+        print("DBOS: not installed (pip install -e '.[bench]')")
+    print(
+        f"100 executions at once              {med('many'):10.0f} transitions/s"
+        f"   {med('many') / ceil:5.2f}x ceiling (target > 1x)"
+    )
+    print(
+        "resume after kill -9 (process spawn -> first transition): "
+        + ", ".join(f"{x:.2f}s" for x in latencies)
+        + f"  median {statistics.median(latencies):.2f}s (target <= 0.5s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        bench(backend, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

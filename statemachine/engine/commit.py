@@ -1,0 +1,644 @@
+"""One database transaction for a batch of transitions (group commit).
+
+For each item the pure interpreter computes the next snapshot and events *inside* the
+transaction, after the execution rows are locked, so history ids are allocated from
+``executions.last_event_id`` without gaps even when several workers advance frames of
+one execution. Then, per effect:
+
+=================  ==========================================================================
+Continue           frame stays leased, inbox ``enter`` (the worker advances it again)
+InvokeTask         frame stays leased, inbox ``invoke`` with the absolute deadline; the task
+                   runs only after this commit (a crash before it re-runs the task)
+Sleep              frame parked: ``SLEEPING``, ``run_at`` = wake-up time, lease released
+SpawnChildren      parent parked as ``CHILDREN``; child rows inserted (beyond MaxConcurrency
+                   as ``PENDING``), so any worker can claim them
+Finish (root)      execution closed, ``ExecutionSucceeded``/``ExecutionFailed`` appended
+Finish (child)     result stored; the parent's counters move; a pending sibling is released,
+                   or the parent is woken with the results (or the failure)
+=================  ==========================================================================
+
+A frame write carries the version the worker read; if it matches no row the worker lost the
+frame (lease expired, execution stopped, sibling failed) and :class:`StaleFrame` aborts the
+whole transaction so that the caller can drop that frame and retry the others.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from statemachine.engine.context import Contexts, ExecutionContext
+from statemachine.engine.lifecycle import CLOSING_EVENTS, time_out
+from statemachine.interpreter import (
+    ChildrenFailed,
+    ChildrenSucceeded,
+    Continue,
+    Enter,
+    Env,
+    Event,
+    Finish,
+    Frame,
+    InvokeTask,
+    ReadItems,
+    Sleep,
+    SpawnChildren,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+    WriteResults,
+    advance,
+    tolerance_exceeded,
+)
+from statemachine.store import executions as ex_repo
+from statemachine.store import frames as fr_repo
+from statemachine.store.db import from_micros, to_micros
+from statemachine.store.hot import HotStatements, hot_statements
+from statemachine.store.jsontext import dumps, loads
+
+JSON = Any
+
+ENTER_INBOX = dumps({"k": "enter"})
+TIMER_INBOX = dumps({"k": "timer"})
+
+
+class StaleCache(Exception):
+    """The worker's cached execution row was out of date: retry with a locking read."""
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(execution_id)
+        self.execution_id = execution_id
+
+
+class StaleFrame(Exception):
+    """A frame write matched no row: someone else owns or cancelled the frame."""
+
+    def __init__(self, frame_id: int) -> None:
+        super().__init__(frame_id)
+        self.frame_id = frame_id
+
+
+@dataclass(slots=True)
+class Held:
+    """A frame this worker holds a lease on, with the last version it wrote or read."""
+
+    id: int
+    execution_id: str
+    parent_id: int | None
+    generation: int
+    group_index: int
+    version: int
+    frame: Frame
+    inbox: dict[str, JSON]
+    group_spec: dict[str, JSON] | None = None
+
+
+class LoadChildren:
+    """Deliver ChildrenSucceeded with the results read from the child rows."""
+
+
+class Park:
+    """A callback task's handler returned: wait for the token (no transition)."""
+
+
+LOAD_CHILDREN = LoadChildren()
+PARK = Park()
+Input = Event | LoadChildren | Park
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the worker does after the commit: ``continue`` (advance again), ``invoke`` (run
+    ``task``), ``release`` (forget the frame), ``resumed`` (a parent this worker now holds,
+    to be advanced with ``event``), ``dropped`` (the execution is no longer running).
+
+    ``version``, ``frame`` and ``inbox`` are the frame's values once the transaction has
+    committed; the worker copies them into ``held`` only then, so a rolled-back batch
+    leaves every held frame as it was.
+    """
+
+    kind: str
+    held: Held
+    task: InvokeTask | ReadItems | WriteResults | None = None
+    event: Input | None = None
+    version: int = 0
+    frame: Frame | None = None
+    inbox: dict[str, JSON] | None = None
+    group_spec: dict[str, JSON] | None = None
+
+    def apply(self) -> Held:
+        held = self.held
+        if self.frame is not None:
+            held.version = self.version
+            held.frame = self.frame
+            held.inbox = self.inbox or held.inbox
+            if self.group_spec is not None:
+                held.group_spec = self.group_spec
+        return held
+
+
+def held_from_row(row: Any) -> Held:
+    return Held(
+        id=row.id,
+        execution_id=row.execution_id,
+        parent_id=row.parent_id,
+        generation=row.generation,
+        group_index=row.group_index,
+        version=row.version,
+        frame=Frame.from_json(loads(row.snapshot)),
+        inbox=loads(row.inbox) if row.inbox else {"k": "enter"},
+        group_spec=loads(row.group_spec) if row.group_spec else None,
+    )
+
+
+def inbox_event(inbox: dict[str, JSON]) -> Input | None:
+    """The event a claimed frame's inbox delivers (None for ``invoke``: run the task)."""
+    kind = inbox.get("k")
+    if kind == "enter":
+        return Enter()
+    if kind == "timer":
+        return TimerFired()
+    if kind == "event":
+        if inbox.get("ok"):
+            return TaskSucceeded(inbox.get("result"))
+        return TaskFailed(inbox.get("error") or "States.TaskFailed", inbox.get("cause"))
+    if kind == "children":
+        if inbox.get("ok"):
+            return LOAD_CHILDREN
+        return ChildrenFailed(inbox.get("error") or "States.TaskFailed", inbox.get("cause"))
+    return None
+
+
+@dataclass(slots=True)
+class BatchWriter:
+    conn: Connection
+    contexts: Contexts
+    owner: str
+    now: int
+    lease_until: int
+    for_update: bool
+    capacity: int  # how many woken parents this worker may take over directly
+    outcomes: list[Outcome] = field(default_factory=list)
+    history: list[dict[str, JSON]] = field(default_factory=list)
+    touched: dict[str, int] = field(default_factory=dict)
+    runnable_created: bool = False
+    advanced: int = 0
+    locked: dict[str, list] = field(default_factory=dict)
+    now_dt: datetime | None = None
+    #: The worker's execution rows as of its last commits (see :meth:`from_cache`).
+    cache: dict[str, list] | None = None
+    guard: dict[str, int] = field(default_factory=dict)
+    defer: bool = False
+    deferred: dict[str, JSON] | None = None
+    hot: HotStatements = field(default_factory=lambda: hot_statements(False))
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def run(self, items: list[tuple[Held, Input]]) -> list[Outcome]:
+        self.now_dt = from_micros(self.now)
+        ids = sorted({held.execution_id for held, _ in items})
+        guarded = self.from_cache(ids)
+        if guarded is not None:
+            self.locked = guarded
+        elif len(ids) == 1:
+            self.locked = self.hot.lock(self.conn, ids[0])
+        else:
+            self.locked = ex_repo.lock_executions(self.conn, ids, self.for_update)
+        for eid, state in self.locked.items():
+            if state[1] == "RUNNING" and state[2] is not None and state[2] <= self.now:
+                time_out(self.conn, eid, state, self.now)
+                self.contexts.forget(eid)
+        # One frame on PostgreSQL: its leased write is held back and sent together with the
+        # history rows (see leased_tail); the only write after it would have been those.
+        self.defer = self.for_update and len(items) == 1
+        for held, event in sorted(items, key=lambda item: item[0].execution_id):
+            state = self.locked.get(held.execution_id)
+            if state is None or state[1] != "RUNNING":
+                self.outcomes.append(Outcome("dropped", held))
+                continue
+            ctx = self.contexts.get(self.conn, held.execution_id, state[3])
+            assert ctx is not None
+            self.apply(ctx, state, held, event)
+        if self.deferred is not None:
+            # The one-frame PostgreSQL case: frame, history and last_event_id at once.
+            ((eid, last),) = self.touched.items()
+            frame = self.deferred
+            if self.hot.leased_tail(self.conn, frame, eid, last, self.history) != 1:
+                raise StaleFrame(frame["fid"])
+            return self.outcomes
+        if guarded is not None:
+            for eid, old in self.guard.items():
+                if not self.hot.move_last_event_id(self.conn, eid, old, self.locked[eid][0]):
+                    raise StaleCache(eid)
+        else:
+            self.hot.set_last_event_ids(self.conn, self.touched)
+        self.hot.append_history(self.conn, self.history)
+        return self.outcomes
+
+    def from_cache(self, ids: list[str]) -> dict[str, list] | None:
+        """The execution rows from the worker's cache instead of a locking read, when that
+        is sound: on SQLite only, where ``BEGIN IMMEDIATE`` already serialises every writer
+        (no row locks whose order could deadlock), and when no execution is due to time out.
+
+        The read is then validated at the end by moving ``last_event_id`` only if it still
+        has the cached value (one statement where there were two). Everything that changes
+        an execution from elsewhere (a stop, a redrive, a time-out, a sibling frame's
+        transition on another worker) appends history and so moves ``last_event_id``: a
+        stale cache makes the move match no row, :class:`StaleCache` rolls the whole
+        transaction back, and the worker retries it with the locking read.
+        """
+        cache = self.cache
+        if cache is None or self.for_update:
+            return None
+        locked: dict[str, list] = {}
+        for eid in ids:
+            state = cache.get(eid)
+            if state is None or (state[2] is not None and state[2] <= self.now):
+                return None
+            locked[eid] = list(state)
+        self.guard = {eid: state[0] for eid, state in locked.items()}
+        return locked
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def record(self, state: list, execution_id: str, frame_id: int | None, events: Any) -> None:
+        for kind, details in events:
+            state[0] += 1
+            self.history.append(
+                ex_repo.history_row(execution_id, state[0], kind, self.now, frame_id, details)
+            )
+        self.touched[execution_id] = state[0]
+
+    def write(self, stmt: Any, held: Held, params: dict[str, JSON]) -> None:
+        params["fid"] = held.id
+        params["ver"] = held.version
+        if self.conn.execute(stmt, params).rowcount != 1:
+            raise StaleFrame(held.id)
+
+    def done(
+        self,
+        kind: str,
+        held: Held,
+        frame: Frame | None,
+        inbox: dict[str, JSON] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.outcomes.append(
+            Outcome(kind, held, version=held.version + 1, frame=frame, inbox=inbox, **extra)
+        )
+
+    # -- one transition --------------------------------------------------------------------
+
+    def apply(self, ctx: ExecutionContext, state: list, held: Held, event: Input) -> None:
+        if isinstance(event, Park):
+            self.park(held)
+            return
+        if isinstance(event, LoadChildren):
+            event = ChildrenSucceeded(self.child_results(held))
+        token = held.inbox.get("token") if held.inbox.get("k") in ("invoke", "callback") else None
+        if token is not None and isinstance(event, (TaskSucceeded, TaskFailed)):
+            fr_repo.use_token(self.conn, token)
+        env = Env(
+            now=self.now_dt,  # type: ignore[arg-type]
+            execution=ctx.info,
+            seed=ctx.seed ^ held.id,
+            next_event_id=state[0] + 1,
+            payload_limit=ctx.payload_limit,
+            # Task tokens from the OS CSPRNG: unguessable, and committed with the snapshot
+            # that schedules the task, so a retry of this transition may draw a new one.
+            token_source=_new_token,
+        )
+        step = advance(ctx.machine, held.frame, event, env)
+        self.advanced += 1
+        self.record(state, held.execution_id, held.id, step.events)
+        frame = step.frame
+        effect = step.effect
+        snapshot = dumps(frame.to_json())
+        if isinstance(effect, Continue):
+            self.leased(held, snapshot, ENTER_INBOX)
+            self.done("continue", held, frame, {"k": "enter"}, event=Enter())
+        elif isinstance(effect, InvokeTask):
+            deadline = None
+            if effect.timeout_seconds is not None:
+                deadline = self.now + int(effect.timeout_seconds * 1_000_000)
+            inbox = {
+                "k": "invoke",
+                "deadline": deadline,
+                "hb": effect.heartbeat_seconds,
+                "token": effect.task_token,
+                "reruns": 0,
+            }
+            self.leased(held, snapshot, dumps(inbox))
+            if effect.task_token is not None:
+                hb = effect.heartbeat_seconds
+                fr_repo.insert_token(
+                    self.conn,
+                    effect.task_token,
+                    held.execution_id,
+                    held.id,
+                    deadline,
+                    None if hb is None else int(hb),
+                    self.now,
+                )
+            self.done("invoke", held, frame, inbox, task=effect)
+        elif isinstance(effect, (ReadItems, WriteResults)):
+            inbox = io_inbox(effect)
+            self.leased(held, snapshot, dumps(inbox))
+            self.done("io", held, frame, inbox, task=effect)
+        elif isinstance(effect, Sleep):
+            params = {
+                "b_snapshot": snapshot,
+                "b_status": "SLEEPING",
+                "b_inbox": TIMER_INBOX,
+                "b_run_at": to_micros(effect.until),
+                "b_owner": None,
+                "b_expires": None,
+            }
+            self.write(fr_repo.WRITE_FRAME, held, params)
+            self.done("release", held, frame)
+        elif isinstance(effect, SpawnChildren):
+            self.spawn(ctx, state, held, frame, snapshot, effect)
+        elif isinstance(effect, Finish):
+            self.finish(ctx, state, held, snapshot, effect)
+            self.done("release", held, frame)
+        else:  # pragma: no cover
+            raise TypeError(f"unknown effect {effect!r}")
+
+    def leased(self, held: Held, snapshot: str, inbox: str) -> None:
+        params = {"b_snapshot": snapshot, "b_inbox": inbox, "fid": held.id, "ver": held.version}
+        if self.defer:
+            self.deferred = params
+            return
+        if self.hot.write_leased(self.conn, params) != 1:
+            raise StaleFrame(held.id)
+
+    def park(self, held: Held) -> None:
+        """The handler of a ``.waitForTaskToken`` task returned: sleep until the callback,
+        the task timeout or the heartbeat deadline, holding no worker."""
+        token = held.inbox.get("token")
+        row = fr_repo.get_token(self.conn, token) if token else None
+        if row is None or row.used:
+            raise StaleFrame(held.id)
+        deadlines = [d for d in (row.expires_at, row.heartbeat_at) if d is not None]
+        inbox = {"k": "callback", "token": token, "timeout_at": row.expires_at}
+        params = {
+            "b_status": "WAITING",
+            "b_inbox": dumps(inbox),
+            "b_run_at": min(deadlines) if deadlines else None,
+        }
+        self.write(fr_repo.WRITE_FRAME_PARKED, held, params)
+        self.done("release", held, None)
+
+    # -- Map / Parallel --------------------------------------------------------------------
+
+    def spawn(
+        self,
+        ctx: ExecutionContext,
+        state: list,
+        held: Held,
+        frame: Frame,
+        snapshot: str,
+        effect: SpawnChildren,
+    ) -> None:
+        previous = held.group_spec or {}
+        generation = int(previous.get("gen", 0)) + 1
+        total = len(effect.children)
+        limit = effect.max_concurrency or total
+        spec = {
+            "gen": generation,
+            "kind": effect.kind,
+            "name": frame.state,
+            "max": effect.max_concurrency,
+            "tc": effect.tolerated_count,
+            "tp": effect.tolerated_percentage,
+            "entered": frame.entered_event_id,
+            "total": total,
+        }
+        reused = reusable_results(self.conn, frame.state, previous, total)
+        variables = dict(effect.variables)
+        rows = []
+        started_events = []
+        done = 0
+        for child in effect.children:
+            start_at = ctx.machine.scopes[child.scope].start_at
+            snap = Frame(scope=child.scope, state=start_at, input=child.input, variables=variables)
+            row = {
+                "execution_id": held.execution_id,
+                "parent_id": held.id,
+                "generation": generation,
+                "group_index": child.index,
+                "scope": child.scope,
+                "status": "PENDING",
+                "snapshot": dumps(snap.to_json()),
+                "inbox": ENTER_INBOX,
+                "run_at": None,
+                "lease_owner": None,
+                "lease_expires": None,
+                "version": 0,
+                "result": None,
+                "group_spec": None,
+                "child_total": 0,
+                "child_started": 0,
+                "child_done": 0,
+                "child_failed": 0,
+            }
+            if child.index in reused:
+                row.update(status="DONE", inbox=None, result=reused[child.index])
+                done += 1
+            rows.append(row)
+        started = done
+        for row in rows:
+            if row["status"] == "PENDING" and started - done < limit:
+                row["status"] = "RUNNABLE"
+                row["run_at"] = self.now
+                started += 1
+                if effect.kind == "map":
+                    started_events.append(
+                        ("MapIterationStarted", {"index": row["group_index"], "name": spec["name"]})
+                    )
+        # PENDING rows are released in index order: keep the started ones a prefix.
+        self.conn.execute(fr_repo.INSERT_FRAME, rows)
+        self.record(state, held.execution_id, held.id, started_events)
+        params = {
+            "b_snapshot": snapshot,
+            "b_spec": dumps(spec),
+            "b_total": total,
+            "b_started": started,
+            "b_done": done,
+        }
+        self.write(fr_repo.WRITE_FRAME_GROUP, held, params)
+        self.done("release", held, frame, group_spec=spec)
+        self.runnable_created = True
+        if total and done == total:
+            # Every child was reused from before a redrive: wake the parent at once.
+            self.wake_parent(held.id, {"k": "children", "ok": True}, started, done, 0)
+
+    def child_results(self, held: Held) -> list[JSON]:
+        spec = held.group_spec or {}
+        out: list[JSON] = []
+        for row in fr_repo.child_results(self.conn, held.id, int(spec.get("gen", 0))):
+            result = loads(row.result) if row.result else {"ok": False, "error": None}
+            if result.get("ok"):
+                out.append(result.get("output"))
+            else:
+                value = {"Error": result.get("error")}
+                if result.get("cause") is not None:
+                    value["Cause"] = result["cause"]
+                out.append(value)
+        return out
+
+    def finish(
+        self, ctx: ExecutionContext, state: list, held: Held, snapshot: str, effect: Finish
+    ) -> None:
+        ok = effect.status == "SUCCEEDED"
+        result = (
+            {"ok": True, "output": effect.output}
+            if ok
+            else {"ok": False, "error": effect.error, "cause": effect.cause}
+        )
+        self.write(
+            fr_repo.WRITE_FRAME_DONE, held, {"b_snapshot": snapshot, "b_result": dumps(result)}
+        )
+        if held.parent_id is None:
+            details = (
+                {"output": effect.output} if ok else {"error": effect.error, "cause": effect.cause}
+            )
+            self.record(
+                state, held.execution_id, held.id, [(CLOSING_EVENTS[effect.status], details)]
+            )
+            ex_repo.close_execution(
+                self.conn,
+                held.execution_id,
+                effect.status,
+                output=effect.output,
+                error=effect.error,
+                cause=effect.cause,
+                stop_date=self.now,
+            )
+            state[1] = effect.status
+            self.contexts.forget(held.execution_id)
+            return
+        self.child_finished(state, held, ok, effect)
+
+    def child_finished(self, state: list, held: Held, ok: bool, effect: Finish) -> None:
+        parent_id = held.parent_id
+        assert parent_id is not None
+        group = fr_repo.group_of(self.conn, parent_id)
+        if group is None or group.status != "CHILDREN" or not group.group_spec:
+            return
+        spec = loads(group.group_spec)
+        if spec["gen"] != held.generation:
+            return
+        total, started = group.child_total, group.child_started
+        done, failed = group.child_done + 1, group.child_failed + (0 if ok else 1)
+        name = spec["name"]
+        is_map = spec["kind"] == "map"
+        if is_map:
+            kind = "MapIterationSucceeded" if ok else "MapIterationFailed"
+            self.record(
+                state,
+                held.execution_id,
+                parent_id,
+                [(kind, {"index": held.group_index, "name": name})],
+            )
+        if not ok and (
+            not is_map or tolerance_exceeded(failed, total, spec.get("tc"), spec.get("tp"))
+        ):
+            error, cause = effect.error or "States.TaskFailed", effect.cause
+            if is_map and (spec.get("tc") is not None or spec.get("tp") is not None):
+                error = "States.ExceedToleratedFailureThreshold"
+                cause = "The specified tolerated failure threshold was exceeded"
+            fr_repo.cancel_subtree(self.conn, parent_id, held.generation)
+            inbox = {"k": "children", "ok": False, "error": error, "cause": cause}
+            self.wake_parent(parent_id, inbox, started, done, failed)
+            return
+        if done >= total:
+            self.wake_parent(parent_id, {"k": "children", "ok": True}, started, done, failed)
+            return
+        limit = spec.get("max") or total
+        while started < total and started - done < limit:
+            index = started
+            started += 1
+            if fr_repo.release_child(self.conn, parent_id, held.generation, index, self.now):
+                self.runnable_created = True
+                if is_map:
+                    self.record(
+                        state,
+                        held.execution_id,
+                        parent_id,
+                        [("MapIterationStarted", {"index": index, "name": name})],
+                    )
+        fr_repo.set_counters(self.conn, parent_id, started, done, failed)
+
+    def wake_parent(
+        self, parent_id: int, inbox: dict[str, JSON], started: int, done: int, failed: int
+    ) -> None:
+        take = self.capacity > 0
+        params = {
+            "b_inbox": dumps(inbox),
+            "now": self.now,
+            "b_owner": self.owner if take else None,
+            "b_expires": self.lease_until if take else None,
+            "b_started": started,
+            "b_done": done,
+            "b_failed": failed,
+        }
+        row = fr_repo.resume_parent(self.conn, parent_id, params)
+        if not take:
+            self.runnable_created = True
+            return
+        self.capacity -= 1
+        parent = held_from_row(row)
+        event = inbox_event(parent.inbox)
+        self.outcomes.append(Outcome("resumed", parent, event=event))
+
+
+def io_inbox(effect: ReadItems | WriteResults) -> dict[str, JSON]:
+    """A Map's ItemReader/ResultWriter call, kept so that a crash repeats it (both are
+    idempotent: reading the same objects, writing the same keys)."""
+    if isinstance(effect, ReadItems):
+        return {"k": "io", "op": "read", "reader": effect.reader, "max": effect.max_items}
+    return {
+        "k": "io",
+        "op": "write",
+        "writer": effect.writer,
+        "results": effect.results,
+        "arn": effect.map_run_arn,
+    }
+
+
+def io_effect(inbox: dict[str, JSON]) -> ReadItems | WriteResults:
+    if inbox.get("op") == "read":
+        return ReadItems(reader=inbox["reader"], max_items=inbox.get("max"))
+    return WriteResults(writer=inbox["writer"], results=inbox["results"], map_run_arn=inbox["arn"])
+
+
+def reusable_results(
+    conn: Connection, state_name: str, previous: dict[str, JSON], total: int
+) -> dict[int, str]:
+    """After a redrive, a Map/Parallel state re-entered at the state that failed keeps the
+    results of the children that succeeded before (only failed children run again)."""
+    reuse = previous.get("reuse")
+    if (
+        not reuse
+        or previous.get("name") != state_name
+        or previous.get("total")
+        not in (
+            None,
+            total,
+        )
+    ):
+        return {}
+    rows = fr_repo.child_results(conn, int(reuse["parent"]), int(reuse["gen"]))
+    out: dict[int, str] = {}
+    for row in rows:
+        if row.result and loads(row.result).get("ok") and row.group_index < total:
+            out[row.group_index] = row.result
+    return out
+
+
+def _new_token() -> str:
+    return secrets.token_hex(32)

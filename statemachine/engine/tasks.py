@@ -1,0 +1,149 @@
+"""Running handlers outside the worker's transactions: sync handlers on a thread pool,
+``async def`` handlers on one event loop in a background thread.
+
+A finished call posts ``(frame_id, run_id, event)`` to a queue the worker loop waits on;
+``run_id`` lets the worker ignore the late answer of a call it already gave up on (task
+timeout, lost lease). A sync handler cannot be interrupted: it is abandoned, and its
+result discarded. An async handler is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from statemachine.errors import StatesError
+from statemachine.handlers.registry import Handler, TaskContext, ToolRegistry, to_json
+from statemachine.interpreter import TaskFailed, TaskSucceeded
+
+JSON = Any
+Result = TaskSucceeded | TaskFailed
+
+
+@dataclass(slots=True)
+class Running:
+    """A call in flight. Deadlines are absolute (microseconds since the epoch)."""
+
+    frame_id: int
+    run_id: int
+    future: Future[Any] | None
+    deadline: int | None
+    heartbeat_us: int | None
+    last_beat: int
+    token: str | None = None
+    extra: dict[str, JSON] = field(default_factory=dict)
+
+
+def _outcome(call: Any, payload: JSON, ctx: TaskContext) -> Result:
+    try:
+        result = call(payload, ctx)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+        return TaskSucceeded(to_json(result))
+    except StatesError as exc:
+        return TaskFailed(exc.error, exc.cause)
+    except Exception as exc:  # a handler's failure is data for Retry/Catch
+        return TaskFailed(type(exc).__name__, str(exc))
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+async def _outcome_async(handler: Handler, payload: JSON, ctx: TaskContext) -> Result:
+    try:
+        result = await handler(payload, ctx)  # type: ignore[misc]
+        return TaskSucceeded(to_json(result))
+    except StatesError as exc:
+        return TaskFailed(exc.error, exc.cause)
+    except Exception as exc:
+        return TaskFailed(type(exc).__name__, str(exc))
+
+
+class TaskRunner:
+    def __init__(self, registry: ToolRegistry, threads: int) -> None:
+        self.registry = registry
+        self._dispatcher: Any = None
+        self.results: queue.SimpleQueue[tuple[int, int, Result]] = queue.SimpleQueue()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="sm-task")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._ids = itertools.count(1)
+
+    def _handler_for(self, resource: str) -> Any:
+        """Every resource scheme (tool:, llm:chat, python:, Lambda ARNs) through the
+        handlers' Dispatcher, configured from the environment like the in-memory runner."""
+        if self._dispatcher is None:
+            from statemachine.handlers.dispatch import default_dispatcher
+
+            self._dispatcher = default_dispatcher(registry=self.registry)
+        return self._dispatcher.handler_for(resource)
+
+    def next_run_id(self) -> int:
+        return next(self._ids)
+
+    def start(
+        self, frame_id: int, run_id: int, resource: str, payload: JSON, ctx: TaskContext
+    ) -> Future[Any] | None:
+        try:
+            handler = self._handler_for(resource)
+        except StatesError as exc:
+            self.results.put((frame_id, run_id, TaskFailed(exc.error, exc.cause)))
+            return None
+        if handler is None:
+            failure = TaskFailed(
+                "States.Runtime", f"No handler is registered for resource '{resource}'"
+            )
+            self.results.put((frame_id, run_id, failure))
+            return None
+        if inspect.iscoroutinefunction(handler):
+            future: Future[Any] = asyncio.run_coroutine_threadsafe(
+                _outcome_async(handler, payload, ctx), self._event_loop()
+            )
+        else:
+            future = self._pool.submit(_outcome, handler, payload, ctx)
+        future.add_done_callback(lambda f: self._done(frame_id, run_id, f))
+        return future
+
+    def call(self, frame_id: int, run_id: int, fn: Any) -> Future[Any]:
+        """Run ``fn() -> event`` on the pool (a Map's ItemReader/ResultWriter I/O)."""
+        future = self._pool.submit(fn)
+        future.add_done_callback(lambda f: self._done(frame_id, run_id, f))
+        return future
+
+    def _done(self, frame_id: int, run_id: int, future: Future[Any]) -> None:
+        if future.cancelled():
+            return
+        try:
+            result = future.result()
+        except BaseException as exc:  # pragma: no cover - _outcome catches everything
+            result = TaskFailed(type(exc).__name__, str(exc))
+        self.results.put((frame_id, run_id, result))
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+
+            def serve() -> None:
+                try:
+                    loop.run_forever()
+                finally:
+                    loop.close()
+
+            thread = threading.Thread(target=serve, name="sm-task-loop", daemon=True)
+            thread.start()
+            self._loop, self._loop_thread = loop, thread
+        return self._loop
+
+    def shutdown(self, wait: bool) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+        if self._loop is not None and self._loop_thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(5)
+            self._loop = self._loop_thread = None

@@ -1,0 +1,568 @@
+"""The durable worker: claims runnable frames, advances them with the pure interpreter,
+commits every transition before acting on it, runs tasks, and gives frames back.
+
+One thread drives the database and the interpreter; handlers run on a thread pool (or an
+event loop for ``async def``). The loop, roughly::
+
+    claim runnable frames (lease)         -> their inbox says what to do next
+    collect finished task calls           -> TaskSucceeded / TaskFailed
+    enforce TimeoutSeconds / HeartbeatSeconds of calls in flight
+    commit all ready transitions in ONE transaction (group commit)
+    act on the effects: advance again, start a task, or let the frame go
+    renew leases; time out executions past their TimeoutSeconds
+
+A frame never advances past a transition that is not committed, and a task never starts
+before the transition that scheduled it is committed: a crash at any instant leaves the
+database at a transition boundary, from which any worker carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from statemachine import observability
+from statemachine.clock import Clock, SystemClock
+from statemachine.engine.commit import (
+    PARK,
+    BatchWriter,
+    Held,
+    Input,
+    Outcome,
+    StaleCache,
+    StaleFrame,
+    held_from_row,
+    inbox_event,
+    io_effect,
+)
+from statemachine.engine.context import Contexts, ExecutionContext
+from statemachine.engine.lifecycle import time_out
+from statemachine.engine.tasks import Running, TaskRunner
+from statemachine.errors import StatesError
+from statemachine.handlers.registry import TaskContext, ToolRegistry, default_registry
+from statemachine.interpreter import (
+    InvokeTask,
+    ItemsRead,
+    ReadItems,
+    ResultsWritten,
+    TaskFailed,
+    TaskSucceeded,
+    WriteResults,
+)
+from statemachine.store import executions as ex_repo
+from statemachine.store import frames as fr_repo
+from statemachine.store.db import Database, to_micros
+from statemachine.store.hot import hot_statements
+from statemachine.store.jsontext import dumps
+from statemachine.store.tables import executions, frames
+
+log = logging.getLogger("statemachine.worker")
+
+#: The shortest claim interval of a worker that holds frames (seconds).
+BUSY_POLL = 0.1
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Run frames from ``db`` until :meth:`stop` (or a signal, see
+    :meth:`install_signal_handlers`).
+
+    ``concurrency`` bounds the frames held at once (each may be running a task);
+    ``lease_seconds`` is how long a dead worker's frames stay unclaimable by others;
+    ``poll_interval`` is how often an idle worker looks for work (and timers fire).
+    """
+
+    def __init__(
+        self,
+        db: Database | str,
+        *,
+        registry: ToolRegistry | None = None,
+        worker_id: str | None = None,
+        concurrency: int = 16,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.25,
+        batch_size: int = 128,
+        grace_seconds: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.db = db if isinstance(db, Database) else Database(db)
+        self.registry = registry or default_registry
+        self.worker_id = worker_id or default_worker_id()
+        self.concurrency = max(1, concurrency)
+        self.lease_us = int(lease_seconds * 1_000_000)
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.grace_seconds = grace_seconds
+        self.clock = clock or SystemClock()
+        self.contexts = Contexts()
+        self.tasks = TaskRunner(self.registry, self.concurrency)
+        self.transitions = 0
+        self.commits = 0
+        self._held: dict[int, Held] = {}
+        #: Execution rows (last_event_id, status, deadline, redrive_count) as this worker
+        #: last committed them: on SQLite a transition validates them instead of re-reading
+        #: them (see BatchWriter.from_cache).
+        self._executions: dict[str, list] = {}
+        self.hot = hot_statements(self.db.is_postgres)
+        self._ready: list[tuple[Held, Input]] = []
+        self._running: dict[int, Running] = {}
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._claim_soon = True
+        self.on_commit: Callable[[Worker, list[Outcome]], None] | None = None
+        # Spans and metrics from committed history (statemachine.observability), or None.
+        self.observer = observability.attach_from_env(self.db)
+
+    # -- control ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Graceful stop: claim nothing more, let running tasks finish (up to
+        ``grace_seconds``), commit their results, release every lease."""
+        self._stop.set()
+        self.tasks.results.put((0, 0, TaskFailed("", None)))  # wake the loop
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name=f"worker-{self.worker_id}", daemon=True)
+        thread.start()
+        self._started.wait(10)
+        return thread
+
+    def now(self) -> int:
+        return to_micros(self.clock.now())
+
+    # -- main loop -------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        """Run until stopped. Returns False when a task had to be abandoned at shutdown."""
+        with self.db.write() as conn:
+            fr_repo.expire_own_leases(conn, self.worker_id, self.now())
+        self._started.set()
+        mono = time.monotonic
+        next_renew = mono() + self.lease_us / 3_000_000
+        next_claim = 0.0
+        next_maintenance = 0.0
+        stop_at: float | None = None
+        try:
+            while True:
+                if self._stop.is_set() and stop_at is None:
+                    stop_at = mono() + self.grace_seconds
+                self._collect_results()
+                self._check_deadlines()
+                if stop_at is not None:
+                    if (not self._running and not self._ready) or mono() >= stop_at:
+                        break
+                elif len(self._held) < self.concurrency and (
+                    self._claim_soon or mono() >= next_claim
+                ):
+                    self._claim_soon = False
+                    # An idle worker polls every poll_interval; one busy with frames of its
+                    # own polls at most every BUSY_POLL seconds: on PostgreSQL a claim is a
+                    # write transaction, and a tight poll_interval would otherwise add one
+                    # to nearly every transition. Work this worker makes runnable (child
+                    # frames, a woken parent) is claimed at once through _claim_soon.
+                    interval = self.poll_interval
+                    if self._held:
+                        interval = max(interval, BUSY_POLL)
+                    next_claim = mono() + interval
+                    self._claim()
+                if self._ready:
+                    batch = self._ready[: self.batch_size]
+                    del self._ready[: self.batch_size]
+                    self._commit(batch, stopping=stop_at is not None)
+                if mono() >= next_renew:
+                    next_renew = mono() + self.lease_us / 3_000_000
+                    self._renew()
+                if stop_at is None and mono() >= next_maintenance:
+                    next_maintenance = mono() + max(self.poll_interval, 0.2)
+                    self._time_out_executions()
+                if not self._ready:
+                    self._wait(next_claim, next_renew, stop_at)
+        finally:
+            clean = not self._running
+            self._shutdown()
+        return clean
+
+    def _wait(self, next_claim: float, next_renew: float, stop_at: float | None) -> None:
+        wake = min(next_renew, next_claim if len(self._held) < self.concurrency else next_renew)
+        if stop_at is not None:
+            wake = min(wake, stop_at)
+        for running in self._running.values():
+            for deadline in (running.deadline, self._beat_deadline(running)):
+                if deadline is not None:
+                    wake = min(wake, time.monotonic() + (deadline - self.now()) / 1_000_000)
+        timeout = max(0.0, wake - time.monotonic())
+        if timeout <= 0:
+            return
+        try:
+            item = self.tasks.results.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._on_result(*item)
+
+    def _shutdown(self) -> None:
+        for running in self._running.values():
+            if running.future is not None:
+                running.future.cancel()
+        self._running.clear()
+        try:
+            with self.db.write() as conn:
+                fr_repo.release_leases(conn, self.worker_id)
+        except DBAPIError:  # pragma: no cover - the leases then simply expire
+            log.exception("could not release leases")
+        self._held.clear()
+        self.tasks.shutdown(wait=False)
+
+    # -- claiming --------------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        room = self.concurrency - len(self._held)
+        now = self.now()
+        if not self.db.is_postgres:
+            with self.db.read() as conn:
+                if not fr_repo.any_runnable(conn, now):
+                    return
+        try:
+            with self.db.write() as conn:
+                rows = fr_repo.claim(
+                    conn, self.worker_id, now, now + self.lease_us, room, self.db.is_postgres
+                )
+                claimed = []
+                for row in rows:
+                    held = held_from_row(row)
+                    if held.inbox.get("k") == "invoke":
+                        # The call was in flight when its worker stopped: run it again,
+                        # and count it as another attempt.
+                        held.inbox["reruns"] = int(held.inbox.get("reruns") or 0) + 1
+                        conn.execute(
+                            frames.update()
+                            .where(frames.c.id == held.id)
+                            .values(inbox=dumps(held.inbox))
+                        )
+                    self.contexts.get(conn, held.execution_id)
+                    claimed.append(held)
+        except DBAPIError:
+            log.exception("claim failed; retrying later")
+            return
+        if rows and len(rows) == room:
+            self._claim_soon = True
+        for held in claimed:
+            self._held[held.id] = held
+            self._dispatch_inbox(held, now)
+
+    def _dispatch_inbox(self, held: Held, now: int) -> None:
+        inbox = held.inbox
+        kind = inbox.get("k")
+        if kind == "invoke":
+            self._start_task(held, self._task_of(held))
+        elif kind == "io":
+            self._start_io(held, io_effect(inbox))
+        elif kind == "callback":
+            timeout_at = inbox.get("timeout_at")
+            error = (
+                "States.Timeout"
+                if timeout_at is not None and now >= timeout_at
+                else "States.HeartbeatTimeout"
+            )
+            self._ready.append((held, TaskFailed(error, None)))
+        else:
+            event = inbox_event(inbox)
+            if event is None:  # pragma: no cover - unknown inbox: give the frame back
+                log.error("frame %s has an unknown inbox %r", held.id, inbox)
+                self._held.pop(held.id, None)
+                return
+            self._ready.append((held, event))
+
+    def _context(self, execution_id: str) -> ExecutionContext:
+        ctx = self.contexts.cached(execution_id)
+        if ctx is None:
+            with self.db.read() as conn:
+                ctx = self.contexts.get(conn, execution_id)
+        assert ctx is not None
+        return ctx
+
+    def _task_of(self, held: Held) -> InvokeTask:
+        ctx = self._context(held.execution_id)
+        state = ctx.machine.scopes[held.frame.scope].states[held.frame.state]
+        pending = held.frame.pending or {}
+        return InvokeTask(
+            resource=getattr(state, "resource", ""),
+            payload=pending.get("payload"),
+            timeout_seconds=pending.get("timeout"),
+            heartbeat_seconds=pending.get("heartbeat"),
+            task_token=pending.get("token"),
+        )
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def _start_task(self, held: Held, task: InvokeTask) -> None:
+        ctx = self._context(held.execution_id)
+        now = self.now()
+        deadline = held.inbox.get("deadline")
+        if deadline is not None and now >= deadline:
+            self._ready.append((held, TaskFailed("States.Timeout", None)))
+            return
+        run_id = self.tasks.next_run_id()
+        heartbeat = task.heartbeat_seconds
+        running = Running(
+            frame_id=held.id,
+            run_id=run_id,
+            future=None,
+            deadline=deadline,
+            heartbeat_us=None if heartbeat is None else int(heartbeat * 1_000_000),
+            last_beat=now,
+            token=task.task_token,
+        )
+
+        def beat() -> None:
+            running.last_beat = self.now()
+
+        frame = held.frame
+        task_ctx = TaskContext(
+            execution_id=ctx.info.execution_id,
+            state_name=frame.state,
+            resource=task.resource,
+            attempt=frame.retry_count + 1 + int(held.inbox.get("reruns") or 0),
+            idempotency_key=f"{ctx.info.execution_id}/{held.id}/{frame.entered_event_id}",
+            task_token=task.task_token,
+            heartbeat=beat,
+            traceparent=None
+            if self.observer is None
+            else self.observer.task_traceparent(
+                ctx.info.execution_id, frame.entered_event_id, frame.retry_count + 1
+            ),
+        )
+        self._running[held.id] = running
+        running.future = self.tasks.start(held.id, run_id, task.resource, task.payload, task_ctx)
+
+    def _start_io(self, held: Held, effect: ReadItems | WriteResults) -> None:
+        """Read a Map's ItemReader dataset or write its ResultWriter output off the loop."""
+        run_id = self.tasks.next_run_id()
+        self._running[held.id] = Running(held.id, run_id, None, None, None, self.now())
+        self._running[held.id].future = self.tasks.call(held.id, run_id, lambda: _io(effect))
+
+    def _collect_results(self) -> None:
+        while True:
+            try:
+                item = self.tasks.results.get_nowait()
+            except queue.Empty:
+                return
+            self._on_result(*item)
+
+    def _on_result(self, frame_id: int, run_id: int, result: Any) -> None:
+        running = self._running.get(frame_id)
+        if running is None or running.run_id != run_id:
+            return  # a call given up on (timeout, lost frame) or the stop wake-up
+        del self._running[frame_id]
+        held = self._held.get(frame_id)
+        if held is None:
+            return
+        if running.token is not None and isinstance(result, TaskSucceeded):
+            self._ready.append((held, PARK))  # the callback delivers the result
+        else:
+            self._ready.append((held, result))
+
+    def _beat_deadline(self, running: Running) -> int | None:
+        if running.heartbeat_us is None:
+            return None
+        return running.last_beat + running.heartbeat_us
+
+    def _check_deadlines(self) -> None:
+        if not self._running:
+            return
+        now = self.now()
+        for frame_id, running in list(self._running.items()):
+            error = None
+            if running.deadline is not None and now >= running.deadline:
+                error = "States.Timeout"
+            else:
+                beat = self._beat_deadline(running)
+                if beat is not None and now >= beat:
+                    error = "States.HeartbeatTimeout"
+            if error is None:
+                continue
+            del self._running[frame_id]
+            if running.future is not None:
+                running.future.cancel()
+            held = self._held.get(frame_id)
+            if held is not None:
+                self._ready.append((held, TaskFailed(error, None)))
+
+    # -- committing ------------------------------------------------------------------------
+
+    def _commit(self, batch: list[tuple[Held, Input]], *, stopping: bool = False) -> None:
+        attempts = 0
+        while batch:
+            now = self.now()
+            try:
+                with self.db.write() as conn:
+                    writer = BatchWriter(
+                        conn=conn,
+                        contexts=self.contexts,
+                        owner=self.worker_id,
+                        now=now,
+                        lease_until=now + self.lease_us,
+                        for_update=self.db.is_postgres,
+                        capacity=0 if stopping else self.concurrency - len(self._held),
+                        cache=self._executions,
+                        hot=self.hot,
+                    )
+                    outcomes = writer.run(batch)
+            except StaleCache:
+                for held, _ in batch:
+                    self._executions.pop(held.execution_id, None)
+                continue
+            except StaleFrame as exc:
+                self._drop(exc.frame_id)
+                batch = [item for item in batch if item[0].id != exc.frame_id]
+                continue
+            except DBAPIError as exc:
+                attempts += 1
+                if attempts > 5 or stopping:
+                    log.error("commit failed %d times (%s); giving the frames back", attempts, exc)
+                    self._give_back([held for held, _ in batch])
+                    return
+                log.warning("commit failed (%s); retrying", exc)
+                time.sleep(min(0.05 * 2**attempts, 1.0))
+                continue
+            break
+        else:
+            return
+        self.commits += 1
+        self.transitions += writer.advanced
+        cache = self._executions
+        if len(cache) > 10_000:
+            cache.clear()
+        for eid, state in writer.locked.items():
+            if state[1] == "RUNNING":
+                cache[eid] = state
+            else:
+                cache.pop(eid, None)
+        if writer.runnable_created:
+            self._claim_soon = True
+        for outcome in outcomes:
+            self._after(outcome, stopping)
+        if self.on_commit is not None:
+            self.on_commit(self, outcomes)
+
+    def _after(self, outcome: Outcome, stopping: bool) -> None:
+        held = outcome.apply()
+        kind = outcome.kind
+        if kind == "continue":
+            if not stopping:
+                self._ready.append((held, outcome.event))  # type: ignore[arg-type]
+        elif kind == "invoke":
+            if not stopping:
+                assert isinstance(outcome.task, InvokeTask)
+                self._start_task(held, outcome.task)
+        elif kind == "io":
+            if not stopping:
+                assert isinstance(outcome.task, (ReadItems, WriteResults))
+                self._start_io(held, outcome.task)
+        elif kind == "resumed":
+            self._held[held.id] = held
+            if outcome.event is not None and not stopping:
+                self._ready.append((held, outcome.event))
+        else:  # release, dropped
+            if self._held.get(held.id) is held:
+                del self._held[held.id]
+            if kind == "dropped":
+                self.contexts.forget(held.execution_id)
+
+    def _drop(self, frame_id: int) -> None:
+        """Forget a frame someone else now owns (or that was cancelled)."""
+        self._held.pop(frame_id, None)
+        running = self._running.pop(frame_id, None)
+        if running is not None and running.future is not None:
+            running.future.cancel()
+
+    def _give_back(self, held: list[Held]) -> None:
+        ids = [h.id for h in held]
+        for frame_id in ids:
+            self._drop(frame_id)
+        try:
+            with self.db.write() as conn:
+                fr_repo.release_leases(conn, self.worker_id, ids)
+        except DBAPIError:  # pragma: no cover - the leases expire on their own
+            log.exception("could not release leases")
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def _renew(self) -> None:
+        now = self.now()
+        pg = self.db.is_postgres
+        try:
+            with self.db.write() as conn:
+                mine = fr_repo.renew_leases(conn, self.worker_id, now + self.lease_us, pg)
+            missing = [f for f in self._held if f not in mine]
+            if missing:
+                with self.db.read() as conn:
+                    mine |= fr_repo.still_leased(conn, self.worker_id, missing)
+        except DBAPIError:
+            log.exception("lease renewal failed")
+            return
+        for frame_id in [f for f in self._held if f not in mine]:
+            log.warning("lost the lease of frame %s", frame_id)
+            self._drop(frame_id)
+            self._ready = [item for item in self._ready if item[0].id != frame_id]
+
+    def _time_out_executions(self) -> None:
+        now = self.now()
+        with self.db.read() as conn:
+            due = [
+                row[0]
+                for row in conn.execute(
+                    select(executions.c.id)
+                    .where(
+                        executions.c.status == "RUNNING",
+                        executions.c.deadline.is_not(None),
+                        executions.c.deadline <= now,
+                    )
+                    .limit(50)
+                )
+            ]
+        for execution_id in due:
+            try:
+                with self.db.write() as conn:
+                    state = ex_repo.lock_executions(conn, [execution_id], self.db.is_postgres)
+                    row = state.get(execution_id)
+                    if row is not None and row[1] == "RUNNING":
+                        time_out(conn, execution_id, row, now)
+            except DBAPIError:  # pragma: no cover - another worker will try again
+                log.exception("could not time out %s", execution_id)
+            self.contexts.forget(execution_id)
+
+
+def _io(effect: ReadItems | WriteResults) -> ItemsRead | ResultsWritten | TaskFailed:
+    from statemachine.itemio import read_items, write_results
+
+    try:
+        if isinstance(effect, ReadItems):
+            return ItemsRead(read_items(effect.reader, effect.max_items))
+        return ResultsWritten(write_results(effect.writer, effect.results, effect.map_run_arn))
+    except StatesError as exc:
+        return TaskFailed(exc.error, exc.cause)
+
+
+def run_worker(db_url: str, **options: Any) -> bool:
+    """Run a worker in this thread with signal handling (the CLI's entry point)."""
+    worker = Worker(db_url, **options)
+    worker.install_signal_handlers()
+    return worker.run()

@@ -1,0 +1,315 @@
+"""Repository functions for definitions, executions and history.
+
+Every function takes an open :class:`~sqlalchemy.Connection` inside a transaction the
+caller owns (so a caller can make several of them one atomic change). Statements are
+module-level SQLAlchemy Core objects with bind parameters: compiled once, cached by
+SQLAlchemy, prepared by psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+
+from statemachine.store.db import appended
+from statemachine.store.jsontext import canonical, content_hash, dumps, dumps_or_none, loads
+from statemachine.store.tables import (
+    definition_versions,
+    executions,
+    frames,
+    history,
+    state_machines,
+    task_tokens,
+)
+
+JSON = Any
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+# -- definitions ---------------------------------------------------------------------------
+
+
+def put_definition(conn: Connection, name: str, definition: JSON, now: int) -> str:
+    """Store ``definition`` as an immutable version (if new) and make it the latest
+    version of ``name``. Returns the version hash."""
+    digest = content_hash(definition)
+    exists = conn.execute(
+        select(definition_versions.c.hash).where(definition_versions.c.hash == digest)
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(definition_versions).values(
+                hash=digest, name=name, definition=canonical(definition), created_at=now
+            )
+        )
+    updated = conn.execute(
+        update(state_machines)
+        .where(state_machines.c.name == name)
+        .values(latest_version=digest, updated_at=now, deleted=False)
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            insert(state_machines).values(
+                name=name, latest_version=digest, created_at=now, updated_at=now, deleted=False
+            )
+        )
+    return digest
+
+
+def get_state_machine(conn: Connection, name: str) -> Row[Any] | None:
+    return conn.execute(
+        select(state_machines).where(state_machines.c.name == name, ~state_machines.c.deleted)
+    ).first()
+
+
+def get_definition(conn: Connection, digest: str) -> JSON | None:
+    text = conn.execute(
+        select(definition_versions.c.definition).where(definition_versions.c.hash == digest)
+    ).scalar()
+    return None if text is None else loads(text)
+
+
+# -- executions ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class NewExecution:
+    id: str
+    name: str
+    state_machine: str
+    version: str
+    input: JSON
+    start_date: int
+    seed: int
+    deadline: int | None
+    payload_limit: int | None
+    trace_parent: str | None = None  # W3C traceparent of the start request, if any
+
+
+def get_execution(conn: Connection, execution_id: str) -> Row[Any] | None:
+    return conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+
+
+def insert_execution(conn: Connection, new: NewExecution, root_scope: str, snapshot: JSON) -> int:
+    """Create the execution, its root frame (runnable now) and ExecutionStarted (event 1)."""
+    conn.execute(
+        insert(executions).values(
+            id=new.id,
+            name=new.name,
+            state_machine=new.state_machine,
+            version=new.version,
+            status="RUNNING",
+            input=dumps(new.input),
+            start_date=new.start_date,
+            deadline=new.deadline,
+            seed=new.seed,
+            payload_limit=new.payload_limit,
+            redrive_count=0,
+            last_event_id=1,
+        )
+    )
+    frame_id = conn.execute(
+        insert(frames)
+        .values(
+            execution_id=new.id,
+            scope=root_scope,
+            status="RUNNABLE",
+            snapshot=dumps(snapshot),
+            inbox=dumps({"k": "enter"}),
+            run_at=new.start_date,
+            version=0,
+            generation=0,
+            group_index=0,
+            child_total=0,
+            child_started=0,
+            child_done=0,
+            child_failed=0,
+        )
+        .returning(frames.c.id)
+    ).scalar_one()
+    conn.execute(update(executions).where(executions.c.id == new.id).values(root_frame=frame_id))
+    conn.execute(
+        insert(history).values(
+            execution_id=new.id,
+            id=1,
+            type="ExecutionStarted",
+            timestamp=new.start_date,
+            frame_id=frame_id,
+            details=dumps(
+                {"input": new.input}
+                if new.trace_parent is None
+                else {"input": new.input, "traceParent": new.trace_parent}
+            ),
+        )
+    )
+    return frame_id
+
+
+_LOCK_COLUMNS = (
+    executions.c.id,
+    executions.c.last_event_id,
+    executions.c.status,
+    executions.c.deadline,
+    executions.c.redrive_count,
+)
+_LOCK_ONE = select(*_LOCK_COLUMNS).where(executions.c.id == bindparam("eid"))
+_LOCK_MANY = (
+    select(*_LOCK_COLUMNS)
+    .where(executions.c.id.in_(bindparam("eids", expanding=True)))
+    .order_by(executions.c.id)
+)
+
+
+def lock_executions(conn: Connection, ids: Sequence[str], for_update: bool) -> dict[str, list]:
+    """Lock execution rows (in id order, so two workers never deadlock) and return
+    ``id -> [last_event_id, status, deadline, redrive_count]``.
+
+    Every change to an execution's frames or history happens under this lock, which is
+    what keeps history ids gapless when several workers run one execution's children.
+    """
+    if len(ids) == 1:
+        stmt = _LOCK_ONE.with_for_update() if for_update else _LOCK_ONE
+        rows = conn.execute(stmt, {"eid": ids[0]})
+    else:
+        stmt = _LOCK_MANY.with_for_update() if for_update else _LOCK_MANY
+        rows = conn.execute(stmt, {"eids": list(ids)})
+    return {r[0]: [r[1], r[2], r[3], r[4]] for r in rows}
+
+
+_SET_LAST_EVENT = (
+    update(executions)
+    .where(executions.c.id == bindparam("eid"))
+    .values(last_event_id=bindparam("last"))
+)
+
+
+def set_last_event_ids(conn: Connection, values: dict[str, int]) -> None:
+    if values:
+        conn.execute(_SET_LAST_EVENT, [{"eid": k, "last": v} for k, v in values.items()])
+
+
+def close_execution(
+    conn: Connection,
+    execution_id: str,
+    status: str,
+    *,
+    output: JSON = None,
+    error: str | None = None,
+    cause: str | None = None,
+    stop_date: int,
+) -> None:
+    conn.execute(
+        update(executions)
+        .where(executions.c.id == execution_id)
+        .values(
+            status=status,
+            output=dumps_or_none(output) if status == "SUCCEEDED" else None,
+            error=error,
+            cause=cause,
+            stop_date=stop_date,
+        )
+    )
+
+
+def list_executions(
+    conn: Connection,
+    *,
+    state_machine: str | None,
+    status: str | None,
+    started_after: int | None,
+    started_before: int | None,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Newest first; ``after`` is the (start_date, id) of the last row of the previous page."""
+    cols = [c for c in executions.c if c.name not in {"input", "output", "seed"}]
+    stmt = select(*cols)
+    if state_machine is not None:
+        stmt = stmt.where(executions.c.state_machine == state_machine)
+    if status is not None:
+        stmt = stmt.where(executions.c.status == status)
+    if started_after is not None:
+        stmt = stmt.where(executions.c.start_date >= started_after)
+    if started_before is not None:
+        stmt = stmt.where(executions.c.start_date < started_before)
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                executions.c.start_date < after[0],
+                and_(executions.c.start_date == after[0], executions.c.id < after[1]),
+            )
+        )
+    stmt = stmt.order_by(executions.c.start_date.desc(), executions.c.id.desc()).limit(limit)
+    return list(conn.execute(stmt))
+
+
+# -- history -------------------------------------------------------------------------------
+
+_INSERT_HISTORY = insert(history)
+
+
+def append_history(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert prepared rows (``execution_id, id, type, timestamp, frame_id, details``)."""
+    if rows:
+        conn.execute(_INSERT_HISTORY, rows)
+        appended(rows)
+
+
+def history_page(
+    conn: Connection, execution_id: str, after_id: int, limit: int, reverse: bool = False
+) -> list[Row[Any]]:
+    stmt = select(history).where(history.c.execution_id == execution_id)
+    if reverse:
+        if after_id:
+            stmt = stmt.where(history.c.id < after_id)
+        stmt = stmt.order_by(history.c.id.desc())
+    else:
+        stmt = stmt.where(history.c.id > after_id).order_by(history.c.id)
+    return list(conn.execute(stmt.limit(limit)))
+
+
+def count_history(conn: Connection, execution_id: str) -> int:
+    return conn.execute(
+        select(func.count()).select_from(history).where(history.c.execution_id == execution_id)
+    ).scalar_one()
+
+
+# -- termination ---------------------------------------------------------------------------
+
+
+def cancel_frames(conn: Connection, execution_id: str) -> None:
+    """Cancel every frame that is not finished; a worker still holding one of them finds
+    its next write stale (the version moved) and drops it."""
+    conn.execute(
+        update(frames)
+        .where(frames.c.execution_id == execution_id, frames.c.status.notin_(("DONE", "CANCELLED")))
+        .values(
+            status="CANCELLED",
+            run_at=None,
+            lease_owner=None,
+            lease_expires=None,
+            version=frames.c.version + 1,
+        )
+    )
+    conn.execute(
+        update(task_tokens).where(task_tokens.c.execution_id == execution_id).values(used=True)
+    )
+
+
+def history_row(
+    execution_id: str, event_id: int, kind: str, timestamp: int, frame_id: int | None, details: JSON
+) -> dict[str, Any]:
+    return {
+        "execution_id": execution_id,
+        "id": event_id,
+        "type": kind,
+        "timestamp": timestamp,
+        "frame_id": frame_id,
+        "details": dumps(details),
+    }
+
+
+def iter_json(values: Iterable[str | None]) -> list[JSON]:
+    return [None if v is None else loads(v) for v in values]

@@ -1,0 +1,376 @@
+"""Repository functions for frames (leases, transitions, children) and task tokens.
+
+A frame is claimable when ``run_at <= now`` and no live lease covers it. Claiming bumps
+``version``; every later write by the claimer carries the version it read
+(``WHERE version = :v``), so a write from a worker that lost its lease matches no row and
+is reported as stale instead of taking effect twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
+
+from statemachine.store.tables import frames, task_tokens
+
+JSON = Any
+
+CLAIM_COLUMNS = (
+    frames.c.id,
+    frames.c.execution_id,
+    frames.c.parent_id,
+    frames.c.generation,
+    frames.c.group_index,
+    frames.c.snapshot,
+    frames.c.inbox,
+    frames.c.version,
+    frames.c.status,
+    frames.c.group_spec,
+)
+
+
+def _claim_statement(skip_locked: bool) -> Any:
+    candidates = (
+        select(frames.c.id)
+        .where(
+            frames.c.run_at <= bindparam("now"),
+            or_(frames.c.lease_expires.is_(None), frames.c.lease_expires < bindparam("now")),
+        )
+        .order_by(frames.c.run_at)
+        .limit(bindparam("n"))
+    )
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(frames)
+        .where(frames.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            lease_owner=bindparam("owner"),
+            lease_expires=bindparam("until"),
+            version=frames.c.version + 1,
+        )
+        .returning(*CLAIM_COLUMNS)
+    )
+
+
+_CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
+_ANY_RUNNABLE = (
+    select(frames.c.id)
+    .where(
+        frames.c.run_at <= bindparam("now"),
+        or_(frames.c.lease_expires.is_(None), frames.c.lease_expires < bindparam("now")),
+    )
+    .limit(1)
+)
+
+
+def any_runnable(conn: Connection, now: int) -> bool:
+    return conn.execute(_ANY_RUNNABLE, {"now": now}).first() is not None
+
+
+def claim(
+    conn: Connection, owner: str, now: int, until: int, limit: int, skip_locked: bool
+) -> list[Row[Any]]:
+    """Lease up to ``limit`` runnable frames, oldest wake-up time first."""
+    return list(
+        conn.execute(_CLAIM[skip_locked], {"now": now, "n": limit, "owner": owner, "until": until})
+    )
+
+
+def _renew_statement(skip_locked: bool) -> Any:
+    mine = select(frames.c.id).where(frames.c.lease_owner == bindparam("owner"))
+    if skip_locked:
+        mine = mine.with_for_update(skip_locked=True)
+    return (
+        update(frames)
+        .where(frames.c.id.in_(mine.scalar_subquery()))
+        .values(lease_expires=bindparam("until"))
+        .returning(frames.c.id)
+    )
+
+
+_RENEW = {True: _renew_statement(True), False: _renew_statement(False)}
+
+
+def renew_leases(conn: Connection, owner: str, until: int, skip_locked: bool) -> set[int]:
+    """Extend every lease ``owner`` holds; returns the ids renewed.
+
+    On PostgreSQL rows locked by another transaction (a stop or a callback changing the
+    frame right now) are skipped instead of waited for, so renewal never takes part in a
+    deadlock; :func:`still_leased` tells whether a skipped frame is still ours.
+    """
+    return {r[0] for r in conn.execute(_RENEW[skip_locked], {"owner": owner, "until": until})}
+
+
+def still_leased(conn: Connection, owner: str, ids: list[int]) -> set[int]:
+    rows = conn.execute(
+        select(frames.c.id).where(frames.c.id.in_(ids), frames.c.lease_owner == owner)
+    )
+    return {r[0] for r in rows}
+
+
+def expire_own_leases(conn: Connection, owner: str, now: int) -> int:
+    """A worker restarted under the same id takes its frames back at once."""
+    return conn.execute(
+        update(frames).where(frames.c.lease_owner == owner).values(lease_expires=now - 1)
+    ).rowcount
+
+
+def release_leases(conn: Connection, owner: str, ids: list[int] | None = None) -> None:
+    stmt = update(frames).where(frames.c.lease_owner == owner)
+    if ids is not None:
+        stmt = stmt.where(frames.c.id.in_(ids))
+    conn.execute(stmt.values(lease_owner=None, lease_expires=None))
+
+
+#: The one write of a transition. Bind names differ from column names (SQLAlchemy
+#: reserves those for its own parameters).
+WRITE_FRAME = (
+    update(frames)
+    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+    .values(
+        snapshot=bindparam("b_snapshot"),
+        status=bindparam("b_status"),
+        inbox=bindparam("b_inbox"),
+        run_at=bindparam("b_run_at"),
+        lease_owner=bindparam("b_owner"),
+        lease_expires=bindparam("b_expires"),
+        version=frames.c.version + 1,
+    )
+)
+
+#: A transition after which the worker keeps the frame (Continue, a task started): the lease
+#: and ``run_at`` stay as they are, so no index is touched on the hot path.
+WRITE_FRAME_LEASED = (
+    update(frames)
+    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+    .values(
+        snapshot=bindparam("b_snapshot"),
+        status="RUNNABLE",
+        inbox=bindparam("b_inbox"),
+        version=frames.c.version + 1,
+    )
+)
+
+WRITE_FRAME_DONE = (
+    update(frames)
+    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+    .values(
+        snapshot=bindparam("b_snapshot"),
+        status="DONE",
+        inbox=None,
+        run_at=None,
+        lease_owner=None,
+        lease_expires=None,
+        result=bindparam("b_result"),
+        version=frames.c.version + 1,
+    )
+)
+
+WRITE_FRAME_PARKED = (
+    update(frames)
+    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+    .values(
+        status=bindparam("b_status"),
+        inbox=bindparam("b_inbox"),
+        run_at=bindparam("b_run_at"),
+        lease_owner=None,
+        lease_expires=None,
+        version=frames.c.version + 1,
+    )
+)
+
+WRITE_FRAME_GROUP = (
+    update(frames)
+    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+    .values(
+        snapshot=bindparam("b_snapshot"),
+        status="CHILDREN",
+        inbox=None,
+        run_at=None,
+        lease_owner=None,
+        lease_expires=None,
+        group_spec=bindparam("b_spec"),
+        child_total=bindparam("b_total"),
+        child_started=bindparam("b_started"),
+        child_done=bindparam("b_done"),
+        child_failed=0,
+        version=frames.c.version + 1,
+    )
+)
+
+INSERT_FRAME = insert(frames)
+
+
+def get_frame(conn: Connection, frame_id: int) -> Row[Any] | None:
+    return conn.execute(select(frames).where(frames.c.id == frame_id)).first()
+
+
+_GROUP_OF = select(
+    frames.c.status,
+    frames.c.group_spec,
+    frames.c.child_total,
+    frames.c.child_started,
+    frames.c.child_done,
+    frames.c.child_failed,
+).where(frames.c.id == bindparam("pid"))
+
+
+def group_of(conn: Connection, parent_id: int) -> Row[Any] | None:
+    return conn.execute(_GROUP_OF, {"pid": parent_id}).first()
+
+
+_SET_COUNTERS = (
+    update(frames)
+    .where(frames.c.id == bindparam("pid"))
+    .values(
+        child_started=bindparam("b_started"),
+        child_done=bindparam("b_done"),
+        child_failed=bindparam("b_failed"),
+    )
+)
+
+
+def set_counters(conn: Connection, parent_id: int, started: int, done: int, failed: int) -> None:
+    conn.execute(
+        _SET_COUNTERS, {"pid": parent_id, "b_started": started, "b_done": done, "b_failed": failed}
+    )
+
+
+_RELEASE_CHILD = (
+    update(frames)
+    .where(
+        frames.c.parent_id == bindparam("pid"),
+        frames.c.generation == bindparam("gen"),
+        frames.c.group_index == bindparam("idx"),
+        frames.c.status == "PENDING",
+    )
+    .values(status="RUNNABLE", run_at=bindparam("now"), version=frames.c.version + 1)
+)
+
+
+def release_child(conn: Connection, parent_id: int, generation: int, index: int, now: int) -> bool:
+    """Make a child that waited for a MaxConcurrency slot runnable."""
+    result = conn.execute(
+        _RELEASE_CHILD, {"pid": parent_id, "gen": generation, "idx": index, "now": now}
+    )
+    return result.rowcount > 0
+
+
+_RESUME_PARENT = (
+    update(frames)
+    .where(frames.c.id == bindparam("pid"))
+    .values(
+        status="RUNNABLE",
+        inbox=bindparam("b_inbox"),
+        run_at=bindparam("now"),
+        lease_owner=bindparam("b_owner"),
+        lease_expires=bindparam("b_expires"),
+        child_started=bindparam("b_started"),
+        child_done=bindparam("b_done"),
+        child_failed=bindparam("b_failed"),
+        version=frames.c.version + 1,
+    )
+    .returning(*CLAIM_COLUMNS)
+)
+
+
+def resume_parent(conn: Connection, parent_id: int, params: dict[str, Any]) -> Row[Any]:
+    return conn.execute(_RESUME_PARENT, {"pid": parent_id, **params}).one()
+
+
+_CHILD_RESULTS = (
+    select(frames.c.group_index, frames.c.result)
+    .where(frames.c.parent_id == bindparam("pid"), frames.c.generation == bindparam("gen"))
+    .order_by(frames.c.group_index)
+)
+
+
+def child_results(conn: Connection, parent_id: int, generation: int) -> list[Row[Any]]:
+    return list(conn.execute(_CHILD_RESULTS, {"pid": parent_id, "gen": generation}))
+
+
+def children_of(conn: Connection, parent_id: int, generation: int) -> list[Row[Any]]:
+    return list(
+        conn.execute(
+            select(frames)
+            .where(frames.c.parent_id == parent_id, frames.c.generation == generation)
+            .order_by(frames.c.group_index)
+        )
+    )
+
+
+def cancel_subtree(conn: Connection, parent_id: int, generation: int) -> None:
+    """Cancel the unfinished frames under a closed group, however deep."""
+    level = [
+        r[0]
+        for r in conn.execute(
+            select(frames.c.id).where(
+                frames.c.parent_id == parent_id,
+                frames.c.generation == generation,
+                frames.c.status.notin_(("DONE", "CANCELLED")),
+            )
+        )
+    ]
+    while level:
+        conn.execute(
+            update(frames)
+            .where(frames.c.id.in_(level))
+            .values(
+                status="CANCELLED",
+                run_at=None,
+                lease_owner=None,
+                lease_expires=None,
+                version=frames.c.version + 1,
+            )
+        )
+        conn.execute(update(task_tokens).where(task_tokens.c.frame_id.in_(level)).values(used=True))
+        level = [
+            r[0]
+            for r in conn.execute(
+                select(frames.c.id).where(
+                    frames.c.parent_id.in_(level), frames.c.status.notin_(("DONE", "CANCELLED"))
+                )
+            )
+        ]
+
+
+# -- task tokens ---------------------------------------------------------------------------
+
+
+def insert_token(
+    conn: Connection,
+    token: str,
+    execution_id: str,
+    frame_id: int,
+    expires_at: int | None,
+    heartbeat_seconds: int | None,
+    now: int,
+) -> None:
+    conn.execute(
+        insert(task_tokens).values(
+            token=token,
+            execution_id=execution_id,
+            frame_id=frame_id,
+            expires_at=expires_at,
+            heartbeat_seconds=heartbeat_seconds,
+            heartbeat_at=None if heartbeat_seconds is None else now + heartbeat_seconds * 1_000_000,
+            used=False,
+            created_at=now,
+        )
+    )
+
+
+def get_token(conn: Connection, token: str) -> Row[Any] | None:
+    return conn.execute(select(task_tokens).where(task_tokens.c.token == token)).first()
+
+
+def use_token(conn: Connection, token: str) -> None:
+    conn.execute(update(task_tokens).where(task_tokens.c.token == token).values(used=True))
+
+
+def set_token_heartbeat(conn: Connection, token: str, heartbeat_at: int) -> None:
+    conn.execute(
+        update(task_tokens).where(task_tokens.c.token == token).values(heartbeat_at=heartbeat_at)
+    )

@@ -1,0 +1,163 @@
+"""The statements of a worker's hot path, as driver SQL run on the DBAPI connection.
+
+A transition writes a frame, moves ``executions.last_event_id`` and appends history:
+three small statements whose cost through SQLAlchemy's ``Connection.execute`` (parameter
+processing, result set-up, events) was larger than the database's own work. Here they are
+plain SQL strings written once, in the driver's parameter style (sqlite3 takes ``:name``,
+psycopg ``%(name)s``), executed on the DBAPI connection underneath the SQLAlchemy
+transaction the caller opened: same transaction, same commit. psycopg prepares them on the
+server after a few executions.
+
+The SQL must mean exactly what the Core statements in :mod:`.frames` and
+:mod:`.executions` mean; only the hot ones live here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from statemachine.store.db import appended
+
+_WRITE_FRAME_LEASED = (
+    "UPDATE frames SET snapshot = :b_snapshot, status = 'RUNNABLE', inbox = :b_inbox, "
+    "version = version + 1 WHERE id = :fid AND version = :ver"
+)
+_LOCK_ONE = (
+    "SELECT id, last_event_id, status, deadline, redrive_count FROM executions WHERE id = :eid"
+)
+_SET_LAST = "UPDATE executions SET last_event_id = :last WHERE id = :eid"
+_MOVE_LAST = "UPDATE executions SET last_event_id = :last WHERE id = :eid AND last_event_id = :old"
+_INSERT_HISTORY = (
+    'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
+    "VALUES (:execution_id, :id, :type, :timestamp, :frame_id, :details)"
+)
+
+
+def _pyformat(sql: str) -> str:
+    return re.sub(r":(\w+)", r"%(\1)s", sql)
+
+
+class HotStatements:
+    """The hot statements for one dialect."""
+
+    def __init__(self, postgres: bool) -> None:
+        convert = _pyformat if postgres else (lambda sql: sql)
+        self.write_frame_leased = convert(_WRITE_FRAME_LEASED)
+        self.lock_one = convert(_LOCK_ONE + (" FOR UPDATE" if postgres else ""))
+        self.set_last = convert(_SET_LAST)
+        self.move_last = convert(_MOVE_LAST)
+        self.insert_history = convert(_INSERT_HISTORY)
+        self._tails: dict[int, str] = {}
+
+    @contextmanager
+    def cursor(self, conn: Connection, statement: str, params: Any) -> Iterator[Any]:
+        """A DBAPI cursor of ``conn``; driver errors come out as SQLAlchemy's
+        :class:`~sqlalchemy.exc.DBAPIError` subclasses, as from ``conn.execute``."""
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            yield cursor
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(statement, params, exc, dbapi.Error) from exc
+        finally:
+            cursor.close()
+
+    def write_leased(self, conn: Connection, params: dict[str, Any]) -> int:
+        """The frame write of a transition after which the worker keeps the frame;
+        returns the number of rows written (0: the version moved, the write is stale)."""
+        with self.cursor(conn, self.write_frame_leased, params) as cursor:
+            cursor.execute(self.write_frame_leased, params)
+            return cursor.rowcount
+
+    def lock(self, conn: Connection, execution_id: str) -> dict[str, list]:
+        """:func:`~statemachine.store.executions.lock_executions` for one execution."""
+        params = {"eid": execution_id}
+        with self.cursor(conn, self.lock_one, params) as cursor:
+            cursor.execute(self.lock_one, params)
+            return {r[0]: [r[1], r[2], r[3], r[4]] for r in cursor.fetchall()}
+
+    def set_last_event_ids(self, conn: Connection, values: dict[str, int]) -> None:
+        if not values:
+            return
+        params = [{"eid": k, "last": v} for k, v in values.items()]
+        with self.cursor(conn, self.set_last, params) as cursor:
+            if len(params) == 1:
+                cursor.execute(self.set_last, params[0])
+            else:
+                cursor.executemany(self.set_last, params)
+
+    def move_last_event_id(self, conn: Connection, execution_id: str, old: int, new: int) -> bool:
+        """Set ``last_event_id`` to ``new`` only if it is still ``old``: False when another
+        transaction appended to the execution's history since ``old`` was read."""
+        params = {"eid": execution_id, "old": old, "last": new}
+        with self.cursor(conn, self.move_last, params) as cursor:
+            cursor.execute(self.move_last, params)
+            return cursor.rowcount == 1
+
+    def append_history(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.cursor(conn, self.insert_history, rows) as cursor:
+            if len(rows) == 1:
+                cursor.execute(self.insert_history, rows[0])
+            else:
+                cursor.executemany(self.insert_history, rows)
+        appended(rows)
+
+    def leased_tail(
+        self,
+        conn: Connection,
+        frame: dict[str, Any],
+        execution_id: str,
+        last: int,
+        rows: list[dict[str, Any]],
+    ) -> int:
+        """PostgreSQL only: the leased frame write, the history rows and the new
+        ``last_event_id`` of a one-frame transition as ONE statement (data-modifying CTEs),
+        so one round trip instead of three. Returns the number of frame rows written
+        (0: stale). The execution row is already locked (``FOR UPDATE``) by then, so
+        taking the frame's row lock inside the statement keeps the usual lock order."""
+        sql = self._tails.get(len(rows))
+        if sql is None:
+            values = ", ".join(
+                f"(%(h{i}_execution_id)s, %(h{i}_id)s, %(h{i}_type)s, %(h{i}_timestamp)s, "
+                f"%(h{i}_frame_id)s, %(h{i}_details)s)"
+                for i in range(len(rows))
+            )
+            history = (
+                ", h AS (INSERT INTO history "
+                '(execution_id, id, "type", "timestamp", frame_id, details) '
+                f"VALUES {values} RETURNING 1)"
+                if rows
+                else ""
+            )
+            sql = self._tails[len(rows)] = (
+                f"WITH f AS ({_pyformat(_WRITE_FRAME_LEASED)} RETURNING 1){history} "
+                "UPDATE executions SET last_event_id = %(last)s WHERE id = %(eid)s "
+                "RETURNING (SELECT count(*) FROM f)"
+            )
+        params = dict(frame, eid=execution_id, last=last)
+        for i, row in enumerate(rows):
+            for key, value in row.items():
+                params[f"h{i}_{key}"] = value
+        with self.cursor(conn, sql, params) as cursor:
+            cursor.execute(sql, params)
+            written = cursor.fetchone()
+        appended(rows)
+        return 0 if written is None else int(written[0])
+
+
+_BY_DIALECT: dict[bool, HotStatements] = {}
+
+
+def hot_statements(postgres: bool) -> HotStatements:
+    hot = _BY_DIALECT.get(postgres)
+    if hot is None:
+        hot = _BY_DIALECT[postgres] = HotStatements(postgres)
+    return hot

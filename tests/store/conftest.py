@@ -1,0 +1,26 @@
+"""Database fixtures: ``db_url`` runs a test on real SQLite and real PostgreSQL (a fresh
+database cloned from a migrated template per test, safe under pytest-xdist)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from statemachine.store.testing import database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_db_url(tmp_path: Path) -> Iterator[str]:
+    yield from database_url("sqlite", tmp_path)
+
+
+@pytest.fixture
+def pg_db_url(tmp_path: Path) -> Iterator[str]:
+    yield from database_url("postgresql", tmp_path)
