@@ -1,0 +1,1 @@
+"""One APIRouter per resource; :func:`api.app.create_app` mounts them all."""
