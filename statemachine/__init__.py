@@ -20,10 +20,10 @@ from statemachine.errors import (
     StatesError,
     TaskError,
 )
-from statemachine.handlers.registry import TaskContext, tool
 
 if TYPE_CHECKING:
     from statemachine.definition import load, validate
+    from statemachine.handlers.registry import TaskContext, tool
     from statemachine.runner import Runner
 
 __version__ = "0.1.0"
@@ -48,6 +48,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # PEP 562: resolved on first access, so ``import statemachine`` (and with it
+    # ``statemachine validate``) never loads the handler registry and what it imports.
     if name in {"load", "validate"}:
         from statemachine import definition
 
@@ -56,4 +58,8 @@ def __getattr__(name: str) -> Any:
         from statemachine.runner import Runner
 
         return Runner
+    if name in {"tool", "TaskContext"}:
+        from statemachine.handlers import registry
+
+        return getattr(registry, name)
     raise AttributeError(f"module 'statemachine' has no attribute {name!r}")

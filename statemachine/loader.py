@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from statemachine._yaml import NO_DOCUMENT, load_yaml
 from statemachine.errors import LoadError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "load_file", "load_text"]
@@ -141,6 +140,8 @@ def load_text(
     elif format == "json":
         value, source_map = _load_json(source, file)
     else:
+        from statemachine._yaml import NO_DOCUMENT, load_yaml  # PyYAML: ~20 ms, YAML only
+
         value, source_map = load_yaml(source, file, MAX_DEPTH)
         if value is NO_DOCUMENT:
             raise LoadError("the file has no YAML document, only comments", file=file, rule="empty")

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import math
 import random
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -688,6 +686,8 @@ def _base64_decode(text: str) -> str:
 
 def _hash(text: str, algorithm: str) -> str:
     """States.Hash: lower-case hex digest of the UTF-8 bytes."""
+    import hashlib  # imported on use: it and uuid cost ~8 ms at startup
+
     return hashlib.new(HASH_ALGORITHMS[algorithm], text.encode("utf-8")).hexdigest()
 
 
@@ -731,6 +731,8 @@ def _string_split(text: str, delimiters: str) -> list[str]:
 
 def _uuid(rng: random.Random) -> str:
     """States.UUID: a version 4 UUID drawn from the execution's random source."""
+    import uuid
+
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 

@@ -25,6 +25,11 @@ field. Integers beyond 2**53 come back as floats, exactly as JavaScript would ho
 (the interpreter prefixes "An error occurred while executing the state ..."). Every
 evaluation runs under a step budget so that no expression can loop forever; the budget
 counts evaluated nodes, so the outcome is the same on every run.
+
+Importing this module does not import the jsonata library: that takes tens of
+milliseconds, a large share of a ``statemachine validate`` run, and JSONPath-only
+definitions never need it. The first :func:`compile_jsonata` loads it (see
+:func:`_library`); nothing can be evaluated before something is compiled.
 """
 
 from __future__ import annotations
@@ -33,21 +38,19 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
-
-from jsonata import Jsonata
-from jsonata.jexception import JException
-from jsonata.parser import Parser
-from jsonata.tokenizer import Tokenizer
-from jsonata.utils import Utils
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, Final
 
 from statemachine.errors import ExpressionError, StatesError
 from statemachine.expressions.context import JSON, EvalContext
-from statemachine.expressions.jsonata_functions import (
-    CURRENT_CONTEXT,
-    FUNCTION_FRAME,
-    FunctionError,
-)
+from statemachine.expressions.jsonata_base import UNDEFINED, is_jsonata
+
+if TYPE_CHECKING:
+    from contextvars import ContextVar
+
+    from jsonata import Jsonata
+    from jsonata.jexception import JException
+    from jsonata.tokenizer import Tokenizer
 
 __all__ = [
     "MAX_STEPS",
@@ -65,44 +68,49 @@ MAX_STEPS: Final = 1_000_000
 """Nodes one evaluation may visit (a few seconds of work) before it fails with D1012."""
 
 
-class _Undefined:
-    """JSONata's "no value": what ``$states.input.missing`` evaluates to."""
-
-    _instance: _Undefined | None = None
-
-    def __new__(cls) -> _Undefined:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNDEFINED"
-
-    def __bool__(self) -> bool:
-        return False
+# ------------------------------------------------------------------- the library
 
 
-UNDEFINED: Final = _Undefined()
-"""Returned by :meth:`JsonataExpression.evaluate` when the expression yields nothing."""
+class _Library:
+    """The parts of the jsonata library this module uses, imported on first use."""
+
+    def __init__(self) -> None:
+        from jsonata import Jsonata
+        from jsonata.jexception import JException
+        from jsonata.parser import Parser
+        from jsonata.tokenizer import Tokenizer
+        from jsonata.utils import Utils
+
+        from statemachine.expressions import jsonata_functions
+
+        self.Jsonata: type[Jsonata] = Jsonata
+        self.JException: type[JException] = JException
+        self.Tokenizer: type[Tokenizer] = Tokenizer
+        self.Symbol: type[Any] = Parser.Symbol
+        self.null: Any = Utils.NULL_VALUE
+        """JSONata's JSON null (its ``None`` means "undefined")."""
+        self.function_frame: Jsonata.Frame = jsonata_functions.FUNCTION_FRAME
+        self.current_context: ContextVar[EvalContext] = jsonata_functions.CURRENT_CONTEXT
+        self.FunctionError: type[Exception] = jsonata_functions.FunctionError
+        # The library evaluates through whichever ``Jsonata`` object is current in the
+        # thread; we only need one, built once, to reach its evaluator.
+        self.evaluator: Jsonata = Jsonata("0")
+        # Its messages come from the Java port, which renamed "function" to "Object";
+        # restore JSONata's own wording, which is what AWS shows.
+        self.templates: dict[str, str] = {
+            code: text.replace("Object", "function")
+            for code, text in JException.error_codes.items()
+        }
 
 
-def is_jsonata(value: JSON) -> bool:
-    """True for a string that is, as a whole, a ``{% ... %}`` JSONata expression."""
-    return isinstance(value, str) and len(value) >= 4 and value[:2] == "{%" and value[-2:] == "%}"
+@cache
+def _library() -> _Library:
+    """The library, loaded once. Every path that needs it starts from a compile."""
+    return _Library()
 
 
 # --------------------------------------------------------------------------- errors
 
-
-def _js_templates() -> dict[str, str]:
-    # The library's messages come from the Java port, which renamed "function" to "Object";
-    # restore JSONata's own wording, which is what AWS shows.
-    return {
-        code: text.replace("Object", "function") for code, text in JException.error_codes.items()
-    }
-
-
-_TEMPLATES: Final = _js_templates()
 _PLACEHOLDER: Final = re.compile(r"\{\{\{\w+\}\}\}|\{\{\w+\}\}")
 
 
@@ -118,7 +126,7 @@ def _js_value(value: Any) -> str:
 
 def _describe(exc: JException) -> str:
     """``CODE: message`` in JSONata's words, e.g. ``T1006: Attempted to invoke ...``."""
-    template = _TEMPLATES.get(exc.error)
+    template = _library().templates.get(exc.error)
     if template is None:  # some library errors carry their message in place of a code
         return str(exc.error)
     inserts = iter((exc.current, exc.expected, exc.extra))
@@ -169,8 +177,6 @@ def _to_json(value: Any) -> Any:
         if value.is_integer() and abs(value) <= _MAX_SAFE_INTEGER:
             return int(value)
         return value
-    if value is Utils.NULL_VALUE:
-        return None
     if isinstance(value, dict):
         changed = kind is not dict
         items = []
@@ -193,6 +199,8 @@ def _to_json(value: Any) -> Any:
                     converted = None
             elements.append(converted)
         return elements if changed else value
+    if value is _library().null:
+        return None
     if isinstance(value, int | float):  # numeric subclasses
         return _to_json(float(value) if isinstance(value, float) else int(value))
     if isinstance(value, re.Pattern):
@@ -232,9 +240,10 @@ class _Analyzer:
 
     def __init__(self) -> None:
         self.result = _Analysis(set(), set(), set(), [])
+        self._symbol = _library().Symbol
 
     def visit(self, node: Any, top: bool) -> None:
-        if node is None or not isinstance(node, Parser.Symbol):
+        if node is None or not isinstance(node, self._symbol):
             return
         kind = node.type
         if kind == "path":
@@ -343,7 +352,9 @@ class _Analyzer:
 
 def _unsupported_operators(source: str) -> tuple[str, int] | None:
     """Find ``??`` / ``?:``, which JSONata 2.1 added and AWS (2.0.6) does not parse."""
-    lexer = Tokenizer(source)
+    if "?" not in source:  # the common case: no need to tokenize again
+        return None
+    lexer: Tokenizer = _library().Tokenizer(source)
     infix = False
     while True:
         try:
@@ -480,33 +491,33 @@ class JsonataExpression:
             value = _fast_lookup(self._fast, states, ctx)
             if value is not _SLOW:
                 return value
+        lib = _library()
         budget = _Budget(self._max_steps)
         bindings: dict[str, Any] = {
-            name: Utils.NULL_VALUE if value is None else value
-            for name, value in ctx.variables.items()
+            name: lib.null if value is None else value for name, value in ctx.variables.items()
         }
         bindings["states"] = states
         bindings["$"] = None
         bindings["__evaluate_entry"] = budget.entry
         bindings["__evaluate_exit"] = None
-        frame = Jsonata.Frame(FUNCTION_FRAME)
+        frame = lib.Jsonata.Frame(lib.function_frame)
         frame.bindings = bindings
-        token = CURRENT_CONTEXT.set(ctx)
+        token = lib.current_context.set(ctx)
         try:
-            raw = _ENGINE.eval(self._ast, None, frame)
-        except JException as exc:
+            raw = lib.evaluator.eval(self._ast, None, frame)
+        except lib.JException as exc:
             raise self._failure(_describe(exc), field) from None
-        except FunctionError as exc:
+        except lib.FunctionError as exc:
             raise self._failure(str(exc), field) from None
         except _BudgetExceeded:
             detail = f"D1012: Evaluation exceeded {self._max_steps} steps. Check for infinite loop"
             raise self._failure(detail, field) from None
         except RecursionError:
-            raise self._failure(_describe(JException("D1011", -1)), field) from None
+            raise self._failure(_describe(lib.JException("D1011", -1)), field) from None
         except Exception as exc:  # the library's own bugs must not escape as crashes
             raise self._failure(f"{type(exc).__name__}: {exc}", field) from None
         finally:
-            CURRENT_CONTEXT.reset(token)
+            lib.current_context.reset(token)
         return _result(raw)
 
     def undefined_error(self, field: str | None = None) -> StatesError:
@@ -526,33 +537,27 @@ class JsonataExpression:
         )
 
 
-class _Engine:
-    """The library evaluates through whichever ``Jsonata`` object is current in the thread;
-    we only need one, built once, to reach its evaluator."""
-
-    def __init__(self) -> None:
-        self._jsonata = Jsonata("0")
-
-    def eval(self, ast: Any, input: Any, frame: Jsonata.Frame) -> Any:
-        return self._jsonata.eval(ast, input, frame)
-
-
-_ENGINE: Final = _Engine()
-
-
 def compile_jsonata(text: str, *, max_steps: int = MAX_STEPS) -> JsonataExpression:
     """Compile a whole ``{% ... %}`` field value.
 
     Raises :class:`ExpressionError` (column into ``text``) for anything AWS rejects when
-    the definition is created.
+    the definition is created. A compiled expression is immutable, so each text is
+    compiled once and then shared: the validator's rules and the model builder all ask
+    for the same expressions, and the library's parser is slow (~0.5 ms an expression).
     """
     if not is_jsonata(text):
         message = "A JSONata expression must be a string of the form {% ... %}"
         raise ExpressionError(message, str(text))
+    return _compile(text, max_steps)
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str, max_steps: int) -> JsonataExpression:
     inner = text[2:-2]
+    lib = _library()
     try:
-        ast = Jsonata.get_parser().parse(inner)
-    except JException as exc:
+        ast = lib.Jsonata.get_parser().parse(inner)
+    except lib.JException as exc:
         message = _describe(exc).split(": ", 1)[-1]  # AWS reports parse errors without a code
         raise ExpressionError(message, text, _syntax_column(exc, 2)) from None
     except Exception as exc:  # the tokenizer can fail with IndexError on "/* ..."

@@ -23,6 +23,10 @@ within a state and across a resume, where AWS would read its clock.
 
 The functions are bound once, in a frame that every compiled expression's environment
 hangs from; the context of the evaluation in progress travels in a ``ContextVar``.
+
+Importing this module imports the jsonata library, so only
+:mod:`statemachine.expressions.jsonata_expr` imports it, on the first JSONata compile:
+definitions without JSONata never pay for the library.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 The schema itself (``schemas/asl.schema.json``) is data shared with editors, so it stays
 plain Draft 2020-12 with a description on every field. This module loads it once, builds
-one ``Draft202012Validator`` and one compiled yes/no check (the fast path, see the end of
-the module), and turns each jsonschema error into a :class:`Problem` with a message a
-reader can act on ("unknown field 'Nxt' in Pass state 'Start'; did you mean 'Next'?") and
-the JSON path of the offending node. File lines are added by the caller from the loader's
-source map.
+one compiled yes/no check (the fast path, see the end of the module) and, only for a
+document that check rejects, one ``Draft202012Validator``; it turns each jsonschema error
+into a :class:`Problem` with a message a reader can act on ("unknown field 'Nxt' in Pass
+state 'Start'; did you mean 'Next'?") and the JSON path of the offending node. File lines
+are added by the caller from the loader's source map.
 
 Semantic rules (transitions, reachability, ``States.ALL`` placement, ``X`` vs ``XPath``,
 fields that do not belong to the state's query language) live in ``rules.py``; the
@@ -15,7 +15,6 @@ schema only says which fields exist and what shape their values have.
 
 from __future__ import annotations
 
-import difflib
 import json
 import numbers
 import re
@@ -23,12 +22,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeAlias
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from statemachine.validation.problem import PathPart, Problem
+
+if TYPE_CHECKING:
+    # Imported for real only when a document is invalid: jsonschema (with referencing,
+    # attrs, rpds and its format checkers) is the largest import a validate run could
+    # make, ~70 ms, and the compiled check answers for valid documents on its own.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["JSON", "iter_schema_problems", "load_schema"]
 
@@ -116,14 +119,18 @@ def load_schema() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Index:
-    """Everything built once from the schema: both validators and the facts for messages."""
+    """Everything built once from the schema: the fast check and the facts for messages."""
 
-    validator: Draft202012Validator
     is_valid: Check | None  # the compiled fast path, None if the schema outgrew it
     def_names: Mapping[int, str]  # id(subschema) -> its $defs name ("machine" for the root)
     state_fields: Mapping[str, frozenset[str]]  # state Type -> fields its def allows
     state_defs: frozenset[str]  # $defs names of the per-type state schemas
     rule_operators: frozenset[str]  # every Choice rule operator (comparisons, And, Condition...)
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        """jsonschema's validator, for the detailed errors; built on first use."""
+        return _validator()
 
 
 @cache
@@ -148,13 +155,19 @@ def _index() -> _Index:
     except _Unsupported:
         is_valid = None
     return _Index(
-        validator=Draft202012Validator(schema),
         is_valid=is_valid,
         def_names=def_names,
         state_fields=state_fields,
         state_defs=frozenset(state_defs),
         rule_operators=frozenset(defs["choiceRuleWithoutOperator"]["properties"]),
     )
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema())
 
 
 def iter_schema_problems(definition: JSON) -> Iterator[Problem]:
@@ -305,6 +318,8 @@ def _describe_alternatives(error: ValidationError, def_name: str, root: JSON) ->
         and not _jsonata_not_attempted(alternatives[index], instance)
     ]
     if len(candidates) == 1:
+        from jsonschema.exceptions import best_match
+
         yield from _describe(best_match(by_alternative[candidates[0]]), root)
         return
     expected = _EXPECTED.get(def_name) or " or ".join(_phrase(alt) for alt in alternatives)
@@ -383,6 +398,8 @@ def _did_you_mean(word: Any, choices: Iterable[str]) -> str:
     by_lower = {option.lower(): option for option in options}
     if word.lower() in by_lower:
         return f"; did you mean '{by_lower[word.lower()]}'?"
+    import difflib  # only messages need it
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
