@@ -19,6 +19,7 @@ from statemachine.engine import operations
 from statemachine.errors import InvalidRequest, NotFound
 from statemachine.model import StateMachine
 from statemachine.service_models import (
+    ActivityTask,
     ExecutionDescription,
     ExecutionList,
     ExecutionSummary,
@@ -231,6 +232,16 @@ class Service:
 
     def send_task_heartbeat(self, token: str) -> None:
         operations.heartbeat_task(self.db, token)
+
+    # -- activities ------------------------------------------------------------------------
+
+    def get_activity_task(self, name: str, worker: str | None = None) -> ActivityTask | None:
+        """Claim the oldest unclaimed task of ``activity:NAME`` (non-blocking: None when
+        there is none); answer it with :meth:`send_task_success` and friends."""
+        claimed = operations.get_activity_task(self.db, name, worker or "anonymous")
+        if claimed is None:
+            return None
+        return ActivityTask(task_token=claimed[0], input=claimed[1])
 
     # -- workers ---------------------------------------------------------------------------
 

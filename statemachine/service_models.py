@@ -66,3 +66,11 @@ class HistoryEvent(BaseModel):
 class HistoryPage(BaseModel):
     events: list[HistoryEvent]
     next_cursor: str | None = None
+
+
+class ActivityTask(BaseModel):
+    """A claimed activity task (AWS GetActivityTask): answer it with
+    ``send_task_success/failure/heartbeat(task_token, ...)``."""
+
+    task_token: str
+    input: JSON = None

@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 
 from statemachine.engine.context import Contexts, ExecutionContext
 from statemachine.engine.lifecycle import CLOSING_EVENTS, time_out
+from statemachine.engine.tasks import schedule_activity
 from statemachine.interpreter import (
     ChildrenFailed,
     ChildrenSucceeded,
@@ -192,6 +193,7 @@ class BatchWriter:
     cache: dict[str, list] | None = None
     guard: dict[str, int] = field(default_factory=dict)
     defer: bool = False
+    lazy_lock: bool = False
     deferred: dict[str, JSON] | None = None
     hot: HotStatements = field(default_factory=lambda: hot_statements(False))
 
@@ -201,8 +203,13 @@ class BatchWriter:
         self.now_dt = from_micros(self.now)
         ids = sorted({held.execution_id for held, _ in items})
         guarded = self.from_cache(ids)
+        if guarded is None and self.for_update and len(items) == 1:
+            self.lazy_lock = self.lazy(*items[0])
         if guarded is not None:
             self.locked = guarded
+        elif self.lazy_lock:
+            self.locked = {ids[0]: list(self.cache[ids[0]])}  # type: ignore[index]
+            self.guard = {ids[0]: self.locked[ids[0]][0]}
         elif len(ids) == 1:
             self.locked = self.hot.lock(self.conn, ids[0])
         else:
@@ -226,9 +233,15 @@ class BatchWriter:
             # The one-frame PostgreSQL case: frame, history and last_event_id at once.
             ((eid, last),) = self.touched.items()
             frame = self.deferred
-            if self.hot.leased_tail(self.conn, frame, eid, last, self.history) != 1:
+            if self.lazy_lock:
+                state, written = self.hot.locked_tail(self.conn, frame, eid, last, self.history)
+                self.check_cached(eid, state)
+            else:
+                written = self.hot.leased_tail(self.conn, frame, eid, last, self.history)
+            if written != 1:
                 raise StaleFrame(frame["fid"])
             return self.outcomes
+        self.take_lock()
         if guarded is not None:
             for eid, old in self.guard.items():
                 if not self.hot.move_last_event_id(self.conn, eid, old, self.locked[eid][0]):
@@ -240,7 +253,7 @@ class BatchWriter:
 
     def from_cache(self, ids: list[str]) -> dict[str, list] | None:
         """The execution rows from the worker's cache instead of a locking read, when that
-        is sound: on SQLite only, where ``BEGIN IMMEDIATE`` already serialises every writer
+        is sound: on SQLite, where ``BEGIN IMMEDIATE`` already serialises every writer
         (no row locks whose order could deadlock), and when no execution is due to time out.
 
         The read is then validated at the end by moving ``last_event_id`` only if it still
@@ -261,6 +274,36 @@ class BatchWriter:
             locked[eid] = list(state)
         self.guard = {eid: state[0] for eid, state in locked.items()}
         return locked
+
+    def lazy(self, held: Held, event: Input) -> bool:
+        """PostgreSQL, one frame: compute the transition from the worker's cached execution
+        row and take the row lock in the same round trip as the writes (see
+        :meth:`~statemachine.store.hot.HotStatements.locked_tail`), when the cache has
+        the execution, it is not due to time out, and the transition is one that writes
+        nothing before its frame (no task token to use, no children to read)."""
+        state = None if self.cache is None else self.cache.get(held.execution_id)
+        if state is None or (state[2] is not None and state[2] <= self.now):
+            return False
+        if held.inbox.get("token") is not None:
+            return False
+        return isinstance(event, (Enter, TaskSucceeded, TaskFailed, TimerFired))
+
+    def take_lock(self) -> None:
+        """Before a write other than the deferred frame write: lock the execution row now,
+        first, as every transaction does (the lock order that keeps PostgreSQL free of
+        deadlocks), and check the cached row the transition was computed from."""
+        if not self.lazy_lock:
+            return
+        self.lazy_lock = False
+        ((eid, _),) = self.guard.items()
+        self.check_cached(eid, self.hot.lock(self.conn, eid).get(eid))
+
+    def check_cached(self, execution_id: str, state: list | None) -> None:
+        cached = self.cache.get(execution_id) if self.cache is not None else None
+        if state is None or cached is None or state[0] != self.guard[execution_id]:
+            raise StaleCache(execution_id)
+        if state[1] != cached[1] or state[3] != cached[3]:  # pragma: no cover - see from_cache
+            raise StaleCache(execution_id)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -316,6 +359,16 @@ class BatchWriter:
         self.record(state, held.execution_id, held.id, step.events)
         frame = step.frame
         effect = step.effect
+        if isinstance(effect, InvokeTask) and "activity:" in effect.resource:
+            self.take_lock()  # an activity writes its queue row (and token) before the frame
+            effect = schedule_activity(
+                self.conn, held.execution_id, held.id, frame, effect, _new_token, self.now
+            )
+        if self.lazy_lock and not (
+            isinstance(effect, Continue)
+            or (isinstance(effect, InvokeTask) and effect.task_token is None)
+        ):
+            self.take_lock()
         snapshot = dumps(frame.to_json())
         if isinstance(effect, Continue):
             self.leased(held, snapshot, ENTER_INBOX)

@@ -17,6 +17,7 @@ from statemachine.errors import ExecutionAlreadyExists, InvalidRequest, NotFound
 from statemachine.interpreter import Frame
 from statemachine.model import MapState, ParallelState, StateMachine
 from statemachine.observability.context import incoming_traceparent
+from statemachine.store import activities as act_repo
 from statemachine.store import executions as ex_repo
 from statemachine.store import frames as fr_repo
 from statemachine.store.db import Database, now_micros
@@ -273,3 +274,32 @@ def heartbeat_task(db: Database, token: str) -> None:
             conn.execute(
                 frames.update().where(frames.c.id == frame.id).values(run_at=min(deadlines))
             )
+
+
+# -- activities ----------------------------------------------------------------------------
+
+
+def get_activity_task(db: Database, activity: str, worker: str) -> tuple[str, JSON] | None:
+    """Claim the oldest waiting task of ``activity`` for ``worker``: ``(token, input)``,
+    or None when there is none. Non-blocking; callers long-poll.
+
+    One transaction: SQLite's write lock, or PostgreSQL's ``FOR UPDATE SKIP LOCKED`` on
+    the queue rows, makes the claim atomic, so a task goes to exactly one worker. Only a
+    parked frame's task is handed out (a just-scheduled one shows up once its frame has
+    parked). The heartbeat clock restarts at the claim, as a task's first heartbeat would.
+    """
+    with db.write() as conn:
+        now = now_micros()
+        for row in act_repo.candidates(conn, activity, db.is_postgres):
+            if row.token not in (row.inbox or ""):
+                act_repo.drop_task(conn, row.token)  # the frame waits for another token now
+                continue
+            if not act_repo.mark_claimed(conn, row.token, worker, now):
+                continue  # pragma: no cover - the row lock / write lock prevents this
+            if row.heartbeat_seconds is not None:
+                beat_at = now + row.heartbeat_seconds * 1_000_000
+                act_repo.restart_heartbeat(
+                    conn, row.token, row.frame_id, row.expires_at, beat_at, now
+                )
+            return row.token, loads(row.input)
+    return None

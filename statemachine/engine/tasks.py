@@ -15,12 +15,17 @@ import itertools
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from sqlalchemy import Connection
 
 from statemachine.errors import StatesError
 from statemachine.handlers.registry import Handler, TaskContext, ToolRegistry, to_json
-from statemachine.interpreter import TaskFailed, TaskSucceeded
+from statemachine.handlers.resources import activity_name, is_activity
+from statemachine.interpreter import Frame, InvokeTask, TaskFailed, TaskSucceeded
+from statemachine.store import activities as act_repo
+from statemachine.store.jsontext import dumps
 
 JSON = Any
 Result = TaskSucceeded | TaskFailed
@@ -66,6 +71,39 @@ async def _outcome_async(handler: Handler, payload: JSON, ctx: TaskContext) -> R
         return TaskFailed(type(exc).__name__, str(exc))
 
 
+def schedule_activity(
+    conn: Connection,
+    execution_id: str,
+    frame_id: int,
+    frame: Frame,
+    effect: InvokeTask,
+    new_token: Any,
+    now: int,
+) -> InvokeTask:
+    """Queue an ``activity:NAME`` task for external workers, in the transaction that
+    schedules it; any other task is returned unchanged (a substring test, cheap enough for
+    the hot path).
+
+    An activity is run the way a ``.waitForTaskToken`` task is: it gets a task token
+    (kept in the frame's snapshot, so a restarted worker finds it), its frame parks until
+    a worker answers with that token or TimeoutSeconds/HeartbeatSeconds expire, and
+    :meth:`TaskRunner.start` has nothing to run locally. As in Step Functions, the worker
+    receives the token from its poll (GetActivityTask) rather than in the task input.
+    """
+    if "activity:" not in effect.resource:
+        return effect
+    name = activity_name(effect.resource)
+    if name is None:
+        return effect
+    token = effect.task_token
+    if token is None:
+        token = new_token()
+        frame.pending = {**(frame.pending or {}), "token": token}
+        effect = replace(effect, task_token=token)
+    act_repo.insert_task(conn, token, name, execution_id, frame_id, dumps(effect.payload), now)
+    return effect
+
+
 class TaskRunner:
     def __init__(self, registry: ToolRegistry, threads: int) -> None:
         self.registry = registry
@@ -91,6 +129,16 @@ class TaskRunner:
     def start(
         self, frame_id: int, run_id: int, resource: str, payload: JSON, ctx: TaskContext
     ) -> Future[Any] | None:
+        if is_activity(resource):
+            # Queued by schedule_activity; "succeeding" here parks the frame on its token
+            # until an external worker answers. Without a token nothing could answer.
+            outcome: Result = (
+                TaskSucceeded(None)
+                if ctx.task_token is not None
+                else TaskFailed("States.Runtime", f"Activity task '{resource}' has no token")
+            )
+            self.results.put((frame_id, run_id, outcome))
+            return None
         try:
             handler = self._handler_for(resource)
         except StatesError as exc:

@@ -434,6 +434,8 @@ class Worker:
                 batch = [item for item in batch if item[0].id != exc.frame_id]
                 continue
             except DBAPIError as exc:
+                for held, _ in batch:  # the cached rows may be what made it fail
+                    self._executions.pop(held.execution_id, None)
                 attempts += 1
                 if attempts > 5 or stopping:
                     log.error("commit failed %d times (%s); giving the frames back", attempts, exc)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 #: The Alembic revision this code expects; ``migrations/versions`` ends with it.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 _SQLITE_OPTIONS = ("synchronous", "busy_timeout", "journal_mode")
 _migrated: set[str] = set()
@@ -137,15 +137,15 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
             return
-        appended: list[dict[str, Any]] = []
-        token = _appended.set(appended)
+        rows: list[dict[str, Any]] = []
+        token = _appended.set(rows)
         try:
             with self.engine.begin() as conn:
                 yield conn
         finally:
             _appended.reset(token)
-        if appended:  # committed: a rolled-back transaction raised before this line
-            listener(appended)
+        if rows:  # committed: a rolled-back transaction raised before this line
+            listener(rows)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -130,20 +130,12 @@ def insert_execution(conn: Connection, new: NewExecution, root_scope: str, snaps
         .returning(frames.c.id)
     ).scalar_one()
     conn.execute(update(executions).where(executions.c.id == new.id).values(root_frame=frame_id))
-    conn.execute(
-        insert(history).values(
-            execution_id=new.id,
-            id=1,
-            type="ExecutionStarted",
-            timestamp=new.start_date,
-            frame_id=frame_id,
-            details=dumps(
-                {"input": new.input}
-                if new.trace_parent is None
-                else {"input": new.input, "traceParent": new.trace_parent}
-            ),
-        )
-    )
+    details = {"input": new.input}
+    if new.trace_parent is not None:
+        details["traceParent"] = new.trace_parent
+    started = history_row(new.id, 1, "ExecutionStarted", new.start_date, frame_id, details)
+    conn.execute(insert(history).values(**started))
+    appended([started])
     return frame_id
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 
-from statemachine.store.tables import frames, task_tokens
+from statemachine.store.tables import activity_tasks, frames, task_tokens
 
 JSON = Any
 
@@ -367,6 +367,10 @@ def get_token(conn: Connection, token: str) -> Row[Any] | None:
 
 
 def use_token(conn: Connection, token: str) -> None:
+    """Spend a task token. An activity task queued under it goes too; its row is deleted
+    first so that every transaction touches ``activity_tasks`` before ``task_tokens`` (the
+    order a poll takes them in), which keeps PostgreSQL free of deadlocks."""
+    conn.execute(delete(activity_tasks).where(activity_tasks.c.token == token))
     conn.execute(update(task_tokens).where(task_tokens.c.token == token).values(used=True))
 
 

@@ -123,6 +123,43 @@ class HotStatements:
         so one round trip instead of three. Returns the number of frame rows written
         (0: stale). The execution row is already locked (``FOR UPDATE``) by then, so
         taking the frame's row lock inside the statement keeps the usual lock order."""
+        sql, params = self._tail(frame, execution_id, last, rows)
+        with self.cursor(conn, sql, params) as cursor:
+            cursor.execute(sql, params)
+            written = cursor.fetchone()
+        appended(rows)
+        return 0 if written is None else int(written[0])
+
+    def locked_tail(
+        self,
+        conn: Connection,
+        frame: dict[str, Any],
+        execution_id: str,
+        last: int,
+        rows: list[dict[str, Any]],
+    ) -> tuple[list | None, int]:
+        """PostgreSQL only: the execution row lock (``SELECT ... FOR UPDATE``, first, as
+        in every transaction) and :meth:`leased_tail`, sent together in one round trip
+        (libpq pipeline mode; the server still runs them in this order). Returns the
+        locked row ``[last_event_id, status, deadline, redrive_count]`` (None if gone)
+        and the number of frame rows written; the caller checks the row against the
+        values it computed the transition with and rolls back when they differ."""
+        sql, params = self._tail(frame, execution_id, last, rows)
+        lock_params = {"eid": execution_id}
+        dbapi = conn.connection.dbapi_connection  # type: ignore[union-attr]
+        with self.cursor(conn, sql, params) as lock, self.cursor(conn, sql, params) as tail:
+            with dbapi.pipeline():  # type: ignore[union-attr]
+                lock.execute(self.lock_one, lock_params)
+                tail.execute(sql, params)
+            row = lock.fetchone()
+            written = tail.fetchone()
+        appended(rows)
+        state = None if row is None else [row[1], row[2], row[3], row[4]]
+        return state, 0 if written is None else int(written[0])
+
+    def _tail(
+        self, frame: dict[str, Any], execution_id: str, last: int, rows: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
         sql = self._tails.get(len(rows))
         if sql is None:
             values = ", ".join(
@@ -146,11 +183,7 @@ class HotStatements:
         for i, row in enumerate(rows):
             for key, value in row.items():
                 params[f"h{i}_{key}"] = value
-        with self.cursor(conn, sql, params) as cursor:
-            cursor.execute(sql, params)
-            written = cursor.fetchone()
-        appended(rows)
-        return 0 if written is None else int(written[0])
+        return sql, params
 
 
 _BY_DIALECT: dict[bool, HotStatements] = {}

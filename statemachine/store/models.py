@@ -146,4 +146,23 @@ class TaskTokenRow(SQLModel, table=True):
     created_at: int = Field(sa_column=_micros())
 
 
+class ActivityTaskRow(SQLModel, table=True):
+    """An ``activity:NAME`` task waiting for (or claimed by) an external worker."""
+
+    __tablename__ = "activity_tasks"
+    __table_args__ = (
+        Index("ix_activity_tasks_queue", "activity", "claimed_at", "created_at"),
+        Index("ix_activity_tasks_execution", "execution_id"),
+    )
+
+    token: str = Field(primary_key=True, max_length=128)
+    activity: str = Field(max_length=80)
+    execution_id: str = Field(max_length=300)
+    frame_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    input: str = Field(sa_column=Column(Text(), nullable=False))
+    created_at: int = Field(sa_column=_micros())
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_at: int | None = Field(default=None, sa_column=_micros(nullable=True))
+
+
 metadata = SQLModel.metadata

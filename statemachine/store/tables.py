@@ -152,3 +152,21 @@ task_tokens = Table(
     Column("used", Boolean(), nullable=False, default=False),
     _micros("created_at"),
 )
+
+#: An ``activity:NAME`` task waiting for an external worker: the task token (also a row
+#: of ``task_tokens``, which carries its deadlines) and the task input. ``claimed_by`` and
+#: ``claimed_at`` are set once, atomically, when a worker takes it (GetActivityTask).
+activity_tasks = Table(
+    "activity_tasks",
+    metadata,
+    Column("token", String(128), primary_key=True),
+    Column("activity", String(80), nullable=False),
+    Column("execution_id", String(300), nullable=False),
+    Column("frame_id", BigInteger(), nullable=False),
+    Column("input", Text(), nullable=False),
+    _micros("created_at"),
+    Column("claimed_by", String(80), nullable=True),
+    _micros("claimed_at", nullable=True),
+    Index("ix_activity_tasks_queue", "activity", "claimed_at", "created_at"),
+    Index("ix_activity_tasks_execution", "execution_id"),
+)
