@@ -1,6 +1,6 @@
 """The agent examples in definitions/ run end to end through the in-memory Runner against
 the fake OpenAI server, with the real demo tools; the Python examples of
-docs/handlers.md run as written."""
+README's "Writing tools" and "Using an LLM" sections run as written."""
 
 from __future__ import annotations
 
@@ -188,11 +188,12 @@ def test_plan_execute_rejects_a_plan_outside_the_schema(
     assert len(fake_openai.requests) == 2  # retried once, as the definition says
 
 
-# --- docs/handlers.md -----------------------------------------------------------------------------
+# --- README: "Writing tools" and "Using an LLM" -----------------------------------------------------------------------------
 
 
 def python_blocks() -> list[str]:
-    text = (ROOT / "docs" / "handlers.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    text = readme[readme.index("## Writing tools") : readme.index("## Testing your workflows")]
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
@@ -208,7 +209,7 @@ def test_the_docs_examples_run(fake_openai: FakeOpenAI, monkeypatch: pytest.Monk
         for block in runnable:
             namespace: dict[str, Any] = {"__name__": "docs_example"}
             with contextlib.redirect_stdout(out):
-                exec(compile(block, "docs/handlers.md", "exec"), namespace)
+                exec(compile(block, "README.md", "exec"), namespace)
             dispatcher = namespace.get("dispatcher")
             if dispatcher is not None:
                 dispatcher.close()
