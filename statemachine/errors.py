@@ -114,9 +114,14 @@ class StatesError(StateMachineError):
     http_status = 400
     type_slug = "states-error"
 
-    def __init__(self, error: str, cause: str | None = None) -> None:
+    def __init__(
+        self, error: str, cause: str | None = None, *, retry_after: float | None = None
+    ) -> None:
         self.error = error
         self.cause = cause
+        # Seconds the failing service asked to wait (HTTP Retry-After): a matching retrier
+        # waits at least this long before the next attempt.
+        self.retry_after = retry_after
         super().__init__(f"{error}: {cause}" if cause else error)
 
 

@@ -352,7 +352,8 @@ class _Execution:
         except StatesError as exc:
             if effect.task_token is not None:
                 self.callbacks.pop(effect.task_token, None)
-            self.ready.append((fid, TaskFailed(exc.error, exc.cause)))
+            retry_after = getattr(exc, "retry_after", None)
+            self.ready.append((fid, TaskFailed(exc.error, exc.cause, retry_after)))
             return
         if effect.task_token is None:
             self.ready.append((fid, TaskSucceeded(result)))

@@ -52,7 +52,7 @@ def _outcome(call: Any, payload: JSON, ctx: TaskContext) -> Result:
             result = asyncio.run(_await(result))
         return TaskSucceeded(to_json(result))
     except StatesError as exc:
-        return TaskFailed(exc.error, exc.cause)
+        return TaskFailed(exc.error, exc.cause, getattr(exc, "retry_after", None))
     except Exception as exc:  # a handler's failure is data for Retry/Catch
         return TaskFailed(type(exc).__name__, str(exc))
 
@@ -66,7 +66,7 @@ async def _outcome_async(handler: Handler, payload: JSON, ctx: TaskContext) -> R
         result = await handler(payload, ctx)  # type: ignore[misc]
         return TaskSucceeded(to_json(result))
     except StatesError as exc:
-        return TaskFailed(exc.error, exc.cause)
+        return TaskFailed(exc.error, exc.cause, getattr(exc, "retry_after", None))
     except Exception as exc:
         return TaskFailed(type(exc).__name__, str(exc))
 

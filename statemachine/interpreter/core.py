@@ -208,7 +208,7 @@ class _Transition:
                     kind,
                     {"resource": self._resource(), "error": event.error, "cause": event.cause},
                 )
-                return self.handle_error(event.error, event.cause)
+                return self.handle_error(event.error, event.cause, min_delay=event.retry_after)
             if isinstance(event, TimerFired):
                 if self.frame.phase == "retry":
                     self.frame.phase = "enter"
@@ -647,7 +647,14 @@ class _Transition:
         frame.phase = "enter"
         return self.step(Continue())
 
-    def handle_error(self, error: str, cause: str | None, *, wildcard_all: bool = False) -> Step:
+    def handle_error(
+        self,
+        error: str,
+        cause: str | None,
+        *,
+        wildcard_all: bool = False,
+        min_delay: float | None = None,
+    ) -> Step:
         state = self.state
         frame = self.frame
         if isinstance(state, _CHILD_STATES):
@@ -658,7 +665,8 @@ class _Transition:
                 frame.attempts = decision.attempts
                 frame.retry_count += 1
                 frame.phase = "retry"
-                until = self.env.now + timedelta(seconds=decision.delay_seconds)
+                delay = max(decision.delay_seconds, min_delay or 0.0)
+                until = self.env.now + timedelta(seconds=delay)
                 frame.pending = {"until": format_timestamp(until), "error": error}
                 return self.step(Sleep(until=until, reason="retry"))
             catcher = find_catcher(state.catch, error, wildcard_all=wildcard_all)

@@ -133,6 +133,7 @@ class TaskSucceeded:
 class TaskFailed:
     error: str
     cause: str | None = None
+    retry_after: float | None = None  # minimum back-off the failing service asked for
 
 
 @dataclass(frozen=True, slots=True)
