@@ -24,7 +24,7 @@ def test_every_example_has_a_test_file(definition: Path) -> None:
     test_file = definition.with_name(f"{stem}.test.yaml")
     assert test_file.is_file(), (
         f"{definition.name} has no test file: add {test_file.name} with at least three cases "
-        "(a happy path, a retried failure, a caught failure); see README, \"Testing your workflows\""
+        '(a happy path, a retried failure, a caught failure); see README, "Testing your workflows"'
     )
     cases = load_case_file(test_file).cases
     assert len(cases) >= 3, f"{test_file.name} has {len(cases)} cases; write at least three"
