@@ -188,7 +188,7 @@ def test_plan_execute_rejects_a_plan_outside_the_schema(
     assert len(fake_openai.requests) == 2  # retried once, as the definition says
 
 
-# --- README: "Writing tools" and "Using an LLM" -----------------------------------------------------------------------------
+# --- README: "Writing tools" and "Using an LLM" ---------------------------------------------
 
 
 def python_blocks() -> list[str]:
