@@ -250,6 +250,7 @@ def main() -> None:
             )
     finally:
         spans = getattr(observer.spans, "exported", 0)
+        events = getattr(observer.spans, "events_shipped", 0)
         dropped = getattr(observer.spans, "dropped", 0)
         if observer.spans is not None:
             observer.spans.shutdown(timeout=300)  # type: ignore[attr-defined]
@@ -257,7 +258,10 @@ def main() -> None:
         got = received(url)
         collector.kill()
         tmp.cleanup()
-    print(f"spans shipped {spans:,}, dropped {dropped:,}; OTLP bytes at the collector {got:,}")
+    print(
+        f"spans shipped {spans:,}, history events shipped {events:,}, dropped {dropped:,}; "
+        f"OTLP bytes at the collector {got:,}"
+    )
 
 
 if __name__ == "__main__":

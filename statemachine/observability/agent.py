@@ -19,20 +19,26 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
+import json
 import logging
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
-from typing import IO
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import IO, Any
 
 import orjson
 
-from statemachine.observability.spans import SpanRecord
+from statemachine.interpreter.dataflow import payload_size
+from statemachine.observability.spans import ExecutionTrace, Sized, SpanRecord
 
 log = logging.getLogger("statemachine.observability")
 BATCH = 512
+EVENT_BATCH = 2048  # history events per wake-up (a transition writes two or three)
+MAX_STREAMS = 10_000  # open executions the exporter process keeps (least recent go)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -54,7 +60,12 @@ class AgentSink:
         self.max_queue = max(BATCH, _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048))
         self.dropped = 0
         self.exported = 0
+        self.events_shipped = 0
         self._queue: list[SpanRecord] = []
+        # Raw history events of in-memory executions (see RunnerFeed): the spans are
+        # built from them in the exporter process.
+        self.events: list[tuple[Any, ...]] = []
+        self.streams = itertools.count(1)
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one writer to the pipe at a time
         self._process: subprocess.Popen[bytes] | None = None
@@ -70,6 +81,14 @@ class AgentSink:
         queue.append(record)
         if len(queue) == BATCH:  # once per batch: Event.set is not cheap
             self._wake.set()
+        if self._thread is None:
+            self._start()
+
+    def wake(self) -> None:
+        """Called by a feed once per :data:`EVENT_BATCH` queued events."""
+        self._wake.set()
+
+    def started(self) -> None:
         if self._thread is None:
             self._start()
 
@@ -92,6 +111,7 @@ class AgentSink:
     def flush(self) -> None:
         """Ship what is queued now (the caller waits until it is in the pipe)."""
         with self._lock:
+            self._flush_events()
             batch = self._queue[:]
             del self._queue[: len(batch)]
             if not batch:
@@ -113,6 +133,36 @@ class AgentSink:
                 log.warning("could not ship spans to the exporter process: %s", exc)
                 self.dropped += len(batch)
                 self._lost()
+
+    def _flush_events(self) -> None:
+        """Ship the queued history events as one ``{"e": [...]}`` line per chunk. The
+        producer wakes this thread every EVENT_BATCH events, so the queue stays short
+        unless the exporter process falls behind (the pipe is full); then, beyond 64
+        times ``OTEL_BSP_MAX_QUEUE_SIZE`` events, the rest are dropped rather than letting
+        memory grow (the spans they would have opened or closed are lost)."""
+        events = self.events[:]
+        del self.events[: len(events)]
+        if not events:
+            return
+        limit = 64 * self.max_queue
+        if len(events) > limit:
+            self.dropped += len(events) - limit
+            del events[limit:]
+        pipe = self._pipe()
+        if pipe is None:
+            self.dropped += len(events)
+            return
+        try:
+            # Small chunks, each measured, encoded and dropped at once: objects that die
+            # young cost the garbage collector (and so the engine's thread) little.
+            for start in range(0, len(events), BATCH):
+                pipe.write(_dumps({"e": _measured(events[start : start + BATCH])}) + b"\n")
+            pipe.flush()
+            self.events_shipped += len(events)
+        except (BrokenPipeError, OSError, TypeError, ValueError) as exc:
+            log.warning("could not ship history events to the exporter process: %s", exc)
+            self.dropped += len(events)
+            self._lost()
 
     def _pipe(self) -> IO[bytes] | None:
         process = self._process
@@ -142,6 +192,7 @@ class AgentSink:
     def _forget(self) -> None:
         """In a forked child: the pipe and the thread belong to the parent."""
         self._queue.clear()
+        self.events.clear()
         self._process = None
         self._thread = None
         self._lock = threading.Lock()
@@ -165,9 +216,103 @@ class AgentSink:
             log.warning("the span exporter process did not finish in %.0f s", timeout)
 
 
+_MISSING = object()
+
+
+def _measured(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The events with their payload replaced by its size, which is all a span uses of
+    it, except the output of a task and the parameters of an LLM call (their model and
+    token usage become attributes). An event records at most one payload (``input``,
+    ``output`` or ``parameters``); one recorded twice (a state's input is usually the
+    output of the one before) is measured once. Runs for every event in this process's
+    shipping thread, so it is kept to a few dictionary operations."""
+    known: dict[int, int] = {}
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    for item in events:
+        details = item[5]
+        if item[1] == 0:  # a stream header
+            append(item)
+            continue
+        key = "input"
+        value = details.get(key, _MISSING)
+        if value is _MISSING:
+            key = "output"
+            value = details.get(key, _MISSING)
+            if value is _MISSING:
+                key = "parameters"
+                value = details.get(key, _MISSING)
+                if value is _MISSING or str(details.get("resource")).startswith("llm:"):
+                    append(item)
+                    continue
+            elif item[2] == "TaskSucceeded":
+                append(item)
+                continue
+        size = known.get(id(value))
+        if size is None:
+            size = known[id(value)] = payload_size(value)
+        rest = details.copy()
+        del rest[key]
+        append((item[0], item[1], item[2], item[3], item[4], rest, item[6], key, size))
+    return out
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # e.g. an integer beyond 64 bits in a payload
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class EventSpans:
+    """The exporter process's side of :class:`RunnerFeed`: one
+    :class:`~statemachine.observability.spans.ExecutionTrace` per in-memory execution,
+    fed the shipped events, so the spans are exactly those the engine would have built.
+
+    An item is ``[stream, event_id, kind, ts, frame, details, topology]``, optionally
+    followed by ``key, size`` for a payload sent as its size only (see
+    :func:`_measured`); a header item (event id 0) opens a stream: ``[stream, 0,
+    execution_id, sampled, machine, trace_id_hex, None]``. ``topology`` is sent with a
+    frame's first event (``[]``: none)."""
+
+    def __init__(self, emit: Callable[[SpanRecord], None]) -> None:
+        self.emit = emit
+        self.traces: OrderedDict[int, tuple[ExecutionTrace, dict[int, Any]]] = OrderedDict()
+
+    def __call__(self, items: list[list[Any]]) -> None:
+        traces = self.traces
+        for item in items:
+            stream, event_id, kind, ts, frame, details, topology = item[:7]
+            if event_id == 0:
+                sampled = bool(ts)
+                trace = ExecutionTrace(
+                    kind,
+                    frame,
+                    self.emit,
+                    sampler=lambda _p, _t, s=sampled: s,
+                    trace_id=int(details, 16),
+                )
+                traces[stream] = (trace, {})
+                while len(traces) > MAX_STREAMS:
+                    traces.popitem(last=False)
+                continue
+            entry = traces.get(stream)
+            if entry is None:
+                continue
+            trace, parents = entry
+            if topology is not None:
+                parents[frame] = tuple(topology) if topology else None
+            if len(item) > 7:
+                details[item[7]] = Sized(item[8])
+            trace.feed(event_id, kind, ts, frame, details, parents.get)
+            if trace.closed:
+                del traces[stream]
+
+
 def main(stream: IO[bytes] | None = None) -> int:
-    """The child: read JSON lines of records, count the span metrics, export the sampled
-    spans; at end of input flush both and stop."""
+    """The child: read JSON lines of span records or of history events (built into
+    records here), count the span metrics, export the sampled spans; at end of input
+    flush both and stop."""
     from statemachine.observability.metrics import SpanMetrics, provider_from_env
     from statemachine.observability.sdk import (
         decode,
@@ -181,14 +326,23 @@ def main(stream: IO[bytes] | None = None) -> int:
     metrics = SpanMetrics(provider) if provider is not None else None
     resource = default_resource()
     source = stream if stream is not None else sys.stdin.buffer
+    built: list[SpanRecord] = []
+    events = EventSpans(built.append)
     try:
         for line in source:
             if not line.strip():
                 continue
             try:
-                records = [decode(row) for row in orjson.loads(line)]
-            except (ValueError, TypeError) as exc:
+                data = orjson.loads(line)
+                if isinstance(data, dict):
+                    events(data["e"])
+                    records = built[:]
+                    built.clear()
+                else:
+                    records = [decode(row) for row in data]
+            except (ValueError, TypeError, KeyError) as exc:
                 print(f"statemachine otel agent: bad record: {exc}", file=sys.stderr)
+                built.clear()
                 continue
             if metrics is not None:
                 for record in records:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from statemachine.observability import ids
+from statemachine.observability.agent import EVENT_BATCH
 from statemachine.observability.spans import (
     _HANDLERS,
     ExecutionTrace,
@@ -53,9 +54,13 @@ class Observer:
 
     # -- in-memory runner ------------------------------------------------------------------
 
-    def runner_hook(self, execution: Any) -> RunnerHook:
+    def runner_hook(self, execution: Any) -> RunnerHook | RunnerFeed:
         """The per-execution hook of :class:`statemachine.runner.Runner` (its
-        ``_Execution`` calls it with every history event it records)."""
+        ``_Execution`` calls it with every history event it records). With the exporter
+        process as the sink, the events themselves go there and the spans are built
+        there (:class:`RunnerFeed`); with any other sink they are built here."""
+        if isinstance(getattr(self.spans, "events", None), list):
+            return RunnerFeed(self, execution)
         return RunnerHook(self, execution)
 
     # -- durable engine --------------------------------------------------------------------
@@ -130,6 +135,73 @@ class RunnerHook(ExecutionTrace):
             return None
         group = execution.groups.get(node.parent_group)
         return None if group is None else (group.parent, node.index)
+
+
+class RunnerFeed:
+    """One in-memory execution's events, queued raw for the exporter process.
+
+    Building a span costs several microseconds of Python per transition, a large share
+    of a transition of the in-memory runner; the span is a pure function of the events
+    (ids derived from the trace id and the opening event, see :mod:`.ids`), so this hook
+    only appends ``(stream, id, kind, time, frame, details, topology)`` to the
+    :class:`~statemachine.observability.agent.AgentSink`'s list, and
+    :class:`~statemachine.observability.agent.EventSpans` in the exporter process runs
+    the same :class:`~statemachine.observability.spans.ExecutionTrace` on them. What must
+    be known here is decided here, once per execution: the trace id and the sampling
+    decision (for ``ctx.traceparent``); and a frame's place (parent frame, index), sent
+    with its first event, since only this process has the runner's tables."""
+
+    def __init__(self, observer: Observer, execution: Any) -> None:
+        sink = observer.spans
+        info = execution.info
+        self.sink = sink
+        self.sampler = observer.sampler
+        self.runner_execution = execution
+        self.execution_id = info.execution_id
+        self.machine = info.state_machine_name
+        self.trace_id = ids.random_trace_id()  # in-memory ids (e.g. ...:exec) repeat
+        self.sampled = True
+        self.stream = next(sink.streams)
+        self._events = sink.events
+        self._seen: set[int] = set()
+        self._last: tuple[Any, int] = (None, 0)
+        clock = execution.clock
+        if type(clock).__name__ == "SystemClock":
+            self._now: Callable[[], int] = time.time_ns
+        else:
+            self._now = lambda: self._clock_ns(clock.now())
+
+    _clock_ns = RunnerHook._clock_ns
+
+    def __call__(self, event_id: int, kind: str, details: dict[str, JSON], frame: int) -> None:
+        events = self._events
+        if frame in self._seen:
+            events.append((self.stream, event_id, kind, self._now(), frame, details, None))
+        else:
+            self._first(event_id, kind, details, frame)
+        if not len(events) % EVENT_BATCH:
+            self.sink.wake()
+
+    def _first(self, event_id: int, kind: str, details: dict[str, JSON], frame: int) -> None:
+        """The first event of a frame (and, for the execution, its header)."""
+        if kind == "ExecutionStarted":
+            parent = ids.parse_traceparent(details.get("traceParent"))
+            if parent is not None:
+                self.trace_id = parent.trace_id
+            self.sampled = self.sampler(parent, self.trace_id)
+            trace = f"{self.trace_id:032x}"
+            self._events.append(
+                (self.stream, 0, self.execution_id, self.sampled, self.machine, trace, None)
+            )
+            self.sink.started()
+        self._seen.add(frame)
+        place = RunnerHook.topology(self, frame) if frame else None  # type: ignore[arg-type]
+        self._events.append((self.stream, event_id, kind, self._now(), frame, details, place or ()))
+
+    def traceparent(self, entered_id: int, attempt: int) -> str | None:
+        """The W3C header of a task attempt's span (as ExecutionTrace computes it)."""
+        span = ids.span_id(self.trace_id, ids.TASK, entered_id, attempt)
+        return ids.format_traceparent(self.trace_id, span, ids.SAMPLED if self.sampled else 0)
 
 
 def tee(*sinks: Callable[[SpanRecord], None]) -> Callable[[SpanRecord], None]:

@@ -70,6 +70,13 @@ class SpanRecord(NamedTuple):
     machine: str = ""  # the state machine (for metrics; not an attribute)
 
 
+class Sized(NamedTuple):
+    """A payload that was measured where it was recorded and sent as its size only
+    (see :mod:`.agent`): stands in for the value wherever only its size is used."""
+
+    size: int
+
+
 _new_record = tuple.__new__  # SpanRecord(...) without the Python-level __new__
 
 
@@ -184,6 +191,8 @@ class ExecutionTrace:
         last, size = self._sized
         if value is last:
             return size
+        if value.__class__ is Sized:
+            return value.size
         size = payload_size(value)
         self._sized = (value, size)
         return size

@@ -3,14 +3,17 @@ SDK's in-memory exporter and whose metrics to an in-memory reader, and span-tree
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+import orjson
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from statemachine.observability.agent import EventSpans, _measured
 from statemachine.observability.metrics import ProcessMetrics, SpanMetrics
 from statemachine.observability.observer import Observer, tee
 from statemachine.observability.sdk import SdkSink
@@ -24,6 +27,15 @@ class Telemetry:
         self.metrics = ProcessMetrics(self.provider)
         self.sink = SdkSink(SimpleSpanProcessor(self.exporter))
         self.observer = Observer(tee(self.sink, SpanMetrics(self.provider)), self.metrics)
+
+    def shipping_observer(self) -> Observer:
+        """An observer whose in-memory runs queue raw events, as for the exporter
+        process; :meth:`drain` builds their spans as that process does."""
+        self.shipping = ShippingSink(self.observer.spans)
+        return Observer(self.shipping, self.metrics)
+
+    def drain(self) -> None:
+        self.shipping.drain()
 
     def spans(self) -> list[ReadableSpan]:
         return list(self.exporter.get_finished_spans())
@@ -45,6 +57,31 @@ class Telemetry:
     def close(self) -> None:
         self.sink.shutdown()
         self.metrics.shutdown()  # the provider, which SpanMetrics shares
+
+
+class ShippingSink:
+    """AgentSink's event queue without the child process: :meth:`drain` sends the queued
+    events through JSON (as the pipe does) to the exporter process's span builder."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.events: list[tuple[Any, ...]] = []
+        self.streams = itertools.count(1)
+        self.builder = EventSpans(target)
+
+    def __call__(self, record: Any) -> None:
+        self.target(record)
+
+    def wake(self) -> None:
+        pass
+
+    def started(self) -> None:
+        pass
+
+    def drain(self) -> None:
+        events = orjson.loads(orjson.dumps({"e": _measured(self.events)}))["e"]
+        self.events.clear()
+        self.builder(events)
 
 
 def tree(spans: list[ReadableSpan]) -> list[str]:

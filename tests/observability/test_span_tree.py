@@ -130,15 +130,21 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield server.url
 
 
-def run_in_memory(telemetry: Telemetry, tools: Tools, name: str, llm: str) -> str:
+def run_in_memory(
+    telemetry: Telemetry, tools: Tools, name: str, llm: str, shipped: bool = False
+) -> str:
+    """``shipped``: the events go out raw and the spans are built as the exporter
+    process builds them (the production path of the in-memory runner)."""
     runner = Runner(
         build(DEFINITION),
         dispatcher=Dispatcher(tools, LLMConfig(base_url=llm, api_key="test")),
         clock=VirtualClock(),
         state_machine_name="shapes",
-        observer=telemetry.observer,
+        observer=telemetry.shipping_observer() if shipped else telemetry.observer,
     )
     result = runner.run({"items": [1, 2]}, name=name)
+    if shipped:
+        telemetry.drain()
     return result.status
 
 
@@ -157,13 +163,13 @@ def run_durable(telemetry: Telemetry, tools: Tools, url: str) -> str:
         service.close()
 
 
-@pytest.mark.parametrize("driver", ["runner", "durable"])
+@pytest.mark.parametrize("driver", ["runner", "runner-shipped", "durable"])
 def test_span_tree_shape_and_attributes(
     driver: str, telemetry: Telemetry, sqlite_db_url: str, llm: str
 ) -> None:
     tools = Tools()
-    if driver == "runner":
-        status = run_in_memory(telemetry, tools, "one", llm)
+    if driver.startswith("runner"):
+        status = run_in_memory(telemetry, tools, "one", llm, shipped=driver == "runner-shipped")
     else:
         status = run_durable(telemetry, tools, sqlite_db_url)
     assert status == "SUCCEEDED"
@@ -234,7 +240,8 @@ def test_span_tree_shape_and_attributes(
     assert latency["llm:chat"] == 2
 
 
-def test_failures_end_every_span(telemetry: Telemetry) -> None:
+@pytest.mark.parametrize("shipped", [False, True])
+def test_failures_end_every_span(telemetry: Telemetry, shipped: bool) -> None:
     """An uncaught failure inside a Map iteration: the failing state, its iteration, the
     Map state and the execution are errors; nothing is left open."""
     definition = {
@@ -260,10 +267,13 @@ def test_failures_end_every_span(telemetry: Telemetry) -> None:
             }
         },
     }
+    observer = telemetry.shipping_observer() if shipped else telemetry.observer
     runner = Runner(
-        build(definition), clock=VirtualClock(), state_machine_name="f", observer=telemetry.observer
+        build(definition), clock=VirtualClock(), state_machine_name="f", observer=observer
     )
     result = runner.run([1, 2])
+    if shipped:
+        telemetry.drain()
     assert result.status == "FAILED" and result.error == "TooBig"
     spans = telemetry.spans()
     assert tree(spans) == [
