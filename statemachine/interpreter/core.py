@@ -16,11 +16,10 @@ from statemachine.errors import StatesError
 from statemachine.expressions.context import EvalContext
 from statemachine.expressions.jsonata_base import UNDEFINED
 from statemachine.expressions.jsonpath import PathNotFound
-from statemachine.expressions.timestamps import format_timestamp, parse_timestamp
+from statemachine.expressions.timestamps import format_timestamp
 from statemachine.interpreter.dataflow import (
     apply_result_path,
     check_size,
-    dumps,
     runtime_error,
     select,
 )
@@ -46,6 +45,7 @@ from statemachine.interpreter.frame import (
     TimerFired,
 )
 from statemachine.interpreter.retry import decide_retry, find_catcher
+from statemachine.interpreter.wait import run_wait
 from statemachine.model.states import (
     ABSENT,
     ChoiceState,
@@ -456,58 +456,7 @@ class _Transition:
         return self.exit(self.output_path(effective, ctx), assigned, state.default)
 
     def run_wait(self, state: WaitState) -> Step:
-        ctx = self.ectx()
-        raw = self.frame.input
-        effective = raw if state.is_jsonata else self.effective_input(ctx)
-        if state.seconds is not None:
-            seconds = self.dyn(state.seconds, effective, ctx)
-            until = self.env.now + timedelta(seconds=self._wait_seconds(state.seconds, seconds))
-        else:
-            assert state.timestamp is not None
-            text = self.dyn(state.timestamp, effective, ctx)
-            parsed = parse_timestamp(text) if isinstance(text, str) else None
-            if parsed is None:
-                raise self._wait_error(
-                    state.timestamp,
-                    text,
-                    "does not reference a valid ISO-8601 extended offset date-time format string",
-                )
-            until = parsed
-        assigned = self.assign(state.assign, effective, ctx)
-        if state.is_jsonata:
-            output = self.jsonata_output(state.output, raw, ctx)
-        else:
-            output = self.output_path(effective, ctx)
-        self.frame.phase = "timer"
-        self.frame.pending = {
-            "until": format_timestamp(until),
-            "output": output,
-            "assigned": assigned,
-        }
-        return self.step(Sleep(until=until, reason="wait"))
-
-    def _wait_seconds(self, dyn: Dyn, value: JSON) -> int:
-        """AWS reads Wait seconds as a Java long: a non-negative integer."""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._wait_error(dyn, value, "cannot be parsed as a long value")
-        if value < 0:
-            raise self._wait_error(dyn, value, "references a negative value")
-        return value
-
-    def _wait_error(self, dyn: Dyn, value: JSON, problem: str) -> StatesError:
-        if dyn.kind == "jsonata":
-            return StatesError(
-                "States.QueryEvaluationError",
-                f"The {dyn.source} field of state '{self.state.name}' {problem}: {value!r}",
-            )
-        if dyn.kind == "path":
-            shown = value if isinstance(value, str) else dumps(value)
-            detail = f"The {dyn.source} parameter {problem}: {dyn.path.text} == {shown}"
-        else:
-            detail = f"The {dyn.source} value {problem}: {value!r}"
-        return runtime_error(self.state.name, self.frame.entered_event_id, detail)
+        return run_wait(self, state)
 
     def wait_done(self) -> Step:
         pending = self.frame.pending or {}
@@ -714,7 +663,3 @@ def _no_choice() -> StatesError:
         "States.Runtime",
         "Failed to transition out of the state. The state does not point to a next state.",
     )
-
-
-def parse_or_none(text: Any) -> Any:
-    return parse_timestamp(text) if isinstance(text, str) else None

@@ -15,7 +15,7 @@ import orjson
 
 from statemachine.errors import StatesError
 from statemachine.expressions.context import EvalContext
-from statemachine.expressions.jsonpath import JsonPath, PathNotFound, set_path
+from statemachine.expressions.jsonpath import PathNotFound, set_path
 from statemachine.model.states import ABSENT
 
 JSON = Any
@@ -51,10 +51,6 @@ def apply_result_path(path: Any, raw_input: JSON, result: JSON) -> JSON:
     if path is None:
         return raw_input
     return set_path(raw_input, path, result)
-
-
-def evaluate_path_value(path: JsonPath, data: JSON, ctx: EvalContext) -> JSON:
-    return path.find(data, ctx)
 
 
 def dumps(value: JSON) -> str:
