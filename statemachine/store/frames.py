@@ -124,80 +124,65 @@ def release_leases(conn: Connection, owner: str, ids: list[int] | None = None) -
     conn.execute(stmt.values(lease_owner=None, lease_expires=None))
 
 
+def _versioned_write(**values: Any) -> Any:
+    """An UPDATE of one frame guarded by its optimistic version: a stale or duplicate
+    write matches no row (the caller checks rowcount) and bumps nothing."""
+    return (
+        update(frames)
+        .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
+        .values(**values, version=frames.c.version + 1)
+    )
+
+
 #: The one write of a transition. Bind names differ from column names (SQLAlchemy
 #: reserves those for its own parameters).
-WRITE_FRAME = (
-    update(frames)
-    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
-    .values(
-        snapshot=bindparam("b_snapshot"),
-        status=bindparam("b_status"),
-        inbox=bindparam("b_inbox"),
-        run_at=bindparam("b_run_at"),
-        lease_owner=bindparam("b_owner"),
-        lease_expires=bindparam("b_expires"),
-        version=frames.c.version + 1,
-    )
+WRITE_FRAME = _versioned_write(
+    snapshot=bindparam("b_snapshot"),
+    status=bindparam("b_status"),
+    inbox=bindparam("b_inbox"),
+    run_at=bindparam("b_run_at"),
+    lease_owner=bindparam("b_owner"),
+    lease_expires=bindparam("b_expires"),
 )
 
 #: A transition after which the worker keeps the frame (Continue, a task started): the lease
 #: and ``run_at`` stay as they are, so no index is touched on the hot path.
-WRITE_FRAME_LEASED = (
-    update(frames)
-    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
-    .values(
-        snapshot=bindparam("b_snapshot"),
-        status="RUNNABLE",
-        inbox=bindparam("b_inbox"),
-        version=frames.c.version + 1,
-    )
+WRITE_FRAME_LEASED = _versioned_write(
+    snapshot=bindparam("b_snapshot"),
+    status="RUNNABLE",
+    inbox=bindparam("b_inbox"),
 )
 
-WRITE_FRAME_DONE = (
-    update(frames)
-    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
-    .values(
-        snapshot=bindparam("b_snapshot"),
-        status="DONE",
-        inbox=None,
-        run_at=None,
-        lease_owner=None,
-        lease_expires=None,
-        result=bindparam("b_result"),
-        version=frames.c.version + 1,
-    )
+WRITE_FRAME_DONE = _versioned_write(
+    snapshot=bindparam("b_snapshot"),
+    status="DONE",
+    inbox=None,
+    run_at=None,
+    lease_owner=None,
+    lease_expires=None,
+    result=bindparam("b_result"),
 )
 
-WRITE_FRAME_PARKED = (
-    update(frames)
-    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
-    .values(
-        status=bindparam("b_status"),
-        inbox=bindparam("b_inbox"),
-        run_at=bindparam("b_run_at"),
-        lease_owner=None,
-        lease_expires=None,
-        version=frames.c.version + 1,
-    )
+WRITE_FRAME_PARKED = _versioned_write(
+    status=bindparam("b_status"),
+    inbox=bindparam("b_inbox"),
+    run_at=bindparam("b_run_at"),
+    lease_owner=None,
+    lease_expires=None,
 )
 
-WRITE_FRAME_GROUP = (
-    update(frames)
-    .where(frames.c.id == bindparam("fid"), frames.c.version == bindparam("ver"))
-    .values(
-        snapshot=bindparam("b_snapshot"),
-        status="CHILDREN",
-        inbox=None,
-        run_at=None,
-        lease_owner=None,
-        lease_expires=None,
-        group_spec=bindparam("b_spec"),
-        child_total=bindparam("b_total"),
-        child_started=bindparam("b_started"),
-        child_done=bindparam("b_done"),
-        child_failed=0,
-        version=frames.c.version + 1,
-    )
+WRITE_FRAME_GROUP = _versioned_write(
+    snapshot=bindparam("b_snapshot"),
+    status="CHILDREN",
+    inbox=None,
+    run_at=None,
+    lease_owner=None,
+    lease_expires=None,
+    group_spec=bindparam("b_spec"),
+    child_total=bindparam("b_total"),
+    child_started=bindparam("b_started"),
+    child_done=bindparam("b_done"),
+    child_failed=0,
 )
 
 INSERT_FRAME = insert(frames)
