@@ -72,14 +72,14 @@ place to change.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from statemachine.errors import ExpressionError, StatesError
 from statemachine.expressions.context import JSON, EvalContext
+from statemachine.expressions.intrinsic_values import java_double
+from statemachine.expressions.jsonpath_filter import _UNDEF, _compare, _value_node
 from statemachine.expressions.jsonpath_parse import (
     And,
     Compare,
@@ -450,10 +450,8 @@ def _scan_predicate(target: Step, is_last: bool) -> Any:
 
 # ---------------------------------------------------------------------------- filters
 # Operands become (kind, value) pairs mirroring Jayway's ValueNode classes:
-# "undef", "null", "bool", "num" (Decimal), "str", "json" (list or dict).
-
-_UNDEF: tuple[str, Any] = ("undef", None)
-_BIG_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# "undef", "null", "bool", "num" (Decimal), "str", "json" (list or dict); comparing them
+# is in jsonpath_filter.
 
 
 def _accept(expr: FilterExpr, item: JSON) -> bool:
@@ -523,119 +521,7 @@ def _operand(operand: RelPath | Const, item: JSON) -> tuple[str, Any]:
     return _value_node(out[0]) if out else _UNDEF
 
 
-def _value_node(value: JSON) -> tuple[str, Any]:
-    if value is None:
-        return "null", None
-    if value is True or value is False:
-        return "bool", value
-    if isinstance(value, str):
-        return "str", value
-    if isinstance(value, int):
-        return "num", value  # ints compare exactly with Decimal; no conversion needed
-    if isinstance(value, float):
-        return "num", Decimal(_java_double_str(value))
-    return "json", value
-
-
-def _compare(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> bool:
-    if op == "==":
-        return _equals(left, right)
-    if op == "!=":
-        return not _equals(left, right)
-    if op == "===":
-        return left[0] == right[0] and _equals(left, right)
-    if op == "!==":
-        return not (left[0] == right[0] and _equals(left, right))
-    order = _order(left, right)
-    if order is None:
-        return False
-    if op == "<":
-        return order < 0
-    if op == "<=":
-        return order <= 0
-    if op == ">":
-        return order > 0
-    return order >= 0  # ">="
-
-
-def _equals(left: tuple[str, Any], right: tuple[str, Any]) -> bool:
-    lk, lv = left
-    rk, rv = right
-    if lk == "json":
-        return rk == "json" and _json_equal(lv, rv)
-    if lk == "str":
-        if rk == "str":
-            return lv == rv
-        return rk == "num" and lv == str(rv)  # Jayway: number as BigDecimal text
-    if lk == "num":
-        if rk == "num":
-            return lv == rv
-        return rk == "str" and _BIG_DECIMAL.fullmatch(rv) is not None and lv == Decimal(rv)
-    if lk == "bool":
-        return rk == "bool" and lv == rv
-    return lk == "null" and rk == "null"
-
-
-def _order(left: tuple[str, Any], right: tuple[str, Any]) -> int | None:
-    lk, lv = left
-    rk, rv = right
-    if lk == "num" and rk == "num":
-        return (lv > rv) - (lv < rv)
-    if lk == "str" and rk == "str":
-        return _java_compare(lv, rv)
-    if lk == "str" and rk == "num":
-        return _java_compare(lv, str(rv))
-    if lk == "num" and rk == "str":
-        return _java_compare(str(lv), rv)
-    return None
-
-
-def _java_compare(a: str, b: str) -> int:
-    """Java ``String.compareTo``: UTF-16 code units, which differs from code points
-    only when a character outside the Basic Multilingual Plane is involved."""
-    if a == b:
-        return 0
-    if not (a.isascii() and b.isascii()) and max(a + b) > "\uffff":
-        a8, b8 = a.encode("utf-16-be"), b.encode("utf-16-be")
-        return (a8 > b8) - (a8 < b8)
-    return (a > b) - (a < b)
-
-
-def _json_equal(a: JSON, b: JSON) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict):
-        return (
-            isinstance(b, dict)
-            and a.keys() == b.keys()
-            and all(_json_equal(v, b[k]) for k, v in a.items())
-        )
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(_json_equal, a, b))
-    return type(a) is type(b) and a == b
-
-
 # ------------------------------------------------------------------- Java-isms for text
-
-
-def _java_double_str(value: float) -> str:
-    """Java ``Double.toString``: plain in [1e-3, 1e7), else ``d.dddE<n>``."""
-    if value == 0:
-        return "-0.0" if str(value).startswith("-") else "0.0"
-    if value != value or value in (float("inf"), float("-inf")):
-        return repr(value)
-    dec = Decimal(repr(value))
-    if 1e-3 <= abs(value) < 1e7:
-        text = format(dec, "f")
-        return text if "." in text else text + ".0"
-    sign, digits, exponent = dec.as_tuple()
-    exp10 = len(digits) + int(exponent) - 1
-    ds = "".join(map(str, digits)).rstrip("0") or "0"
-    return f"{'-' if sign else ''}{ds[0]}.{ds[1:] or '0'}E{exp10}"
-
-
 def _java_class(value: JSON) -> str:
     if value is None:
         return "null"
@@ -659,7 +545,7 @@ def _java_str(value: JSON) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _java_double_str(value)
+        return java_double(value)
     if isinstance(value, list):
         return "[" + ", ".join(_java_str(v) for v in value) + "]"
     if isinstance(value, dict):
