@@ -27,14 +27,24 @@ Span ids come from :mod:`.ids`, so a replaying process names the same spans the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from statemachine.interpreter.dataflow import payload_size
 from statemachine.observability import ids
+from statemachine.observability.group_spans import _GroupSpans
+from statemachine.observability.span_types import (
+    JSON,
+    Sampler,
+    Sized,
+    SpanRecord,
+    Topology,
+    _Frame,
+    _new_record,
+    _Open,
+    always_sample,
+)
+from statemachine.observability.task_spans import _TaskSpans
 
-JSON = Any
-Topology = Callable[[int], "tuple[int, int] | None"]
 _ENTERED = "StateEntered"
 _EXITED = "StateExited"
 _CLOSING = {
@@ -45,87 +55,7 @@ _CLOSING = {
 }
 
 
-class SpanRecord(NamedTuple):
-    """A finished span, as plain data (times in nanoseconds since the Unix epoch).
-
-    ``trace`` is the trace id in hex; ``parent_id`` 0 means a root span;
-    ``remote_parent`` marks a parent in another service (the ``traceparent`` of the start
-    request). ``error`` set means status ERROR with that description; None leaves the
-    status unset, as OpenTelemetry asks instrumentations to do for success. Metrics are
-    computed from records (:mod:`.metrics`), so an execution the sampler drops still
-    produces records, marked ``sampled=False``, that exporters skip.
-    """
-
-    name: str
-    trace: str
-    span_id: int
-    parent_id: int
-    start: int
-    end: int
-    attributes: dict[str, JSON]
-    kind: int = ids.INTERNAL
-    error: str | None = None
-    remote_parent: bool = False
-    sampled: bool = True  # False: for metrics only (the execution was not sampled)
-    machine: str = ""  # the state machine (for metrics; not an attribute)
-
-
-class Sized(NamedTuple):
-    """A payload that was measured where it was recorded and sent as its size only
-    (see :mod:`.agent`): stands in for the value wherever only its size is used."""
-
-    size: int
-
-
-_new_record = tuple.__new__  # SpanRecord(...) without the Python-level __new__
-
-
-Sampler = Callable[["ids.TraceParent | None", int], bool]
-
-
-def always_sample(parent: ids.TraceParent | None, trace_id: int) -> bool:
-    return True if parent is None else parent.sampled
-
-
-@dataclass(slots=True)
-class _Open:
-    """A span in progress: the execution, a task attempt, an iteration or a branch."""
-
-    name: str
-    span_id: int
-    parent_id: int
-    start: int
-    attributes: dict[str, JSON]
-    kind: int = ids.INTERNAL
-    last: int = 0  # the time of the latest event under it (a branch ends there)
-    frame: int | None = None  # the frame an iteration or branch runs in
-
-
-@dataclass(slots=True)
-class _Frame:
-    """A frame (the root, a branch, an iteration) and the state visit open in it.
-
-    The visit is kept in flat fields rather than its own object: it is the span of
-    every transition, so it is the one place where the cost of tracing shows."""
-
-    parent_span: int
-    owner: _Open | None = None  # the iteration or branch span this frame runs in
-    name: str | None = None  # the open state's name; None: no state open
-    type: str = ""
-    entered_id: int = 0
-    span_id: int = 0  # of the open state, computed when first needed
-    start: int = 0
-    input_size: int = 0
-    attempts: int = 0
-    error: str | None = None  # a failure the visit recorded itself (Task*, *StateFailed)
-    cause: str | None = None
-    extra: dict[str, JSON] | None = None
-    task: _Open | None = None
-    group_key: int = 0  # the MapStateStarted / ParallelStateStarted event id
-    children: dict[int, _Open] = field(default_factory=dict)
-
-
-class ExecutionTrace:
+class ExecutionTrace(_TaskSpans, _GroupSpans):
     """The open spans of one execution, advanced one history event at a time."""
 
     def __init__(
@@ -488,202 +418,6 @@ class ExecutionTrace:
             child.attributes["statemachine.interrupted"] = True
             self._finish(child, ts, f"interrupted: {reason}")
         return found
-
-    # -- tasks -----------------------------------------------------------------------------
-
-    def task_scheduled(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None or frame.name is None:
-            return
-        frame.attempts += 1
-        frame.error = frame.cause = None  # a new attempt: an earlier failure was retried
-        resource = str(d.get("resource") or "")
-        parameters = d.get("parameters")
-        name, kind, attrs = _task_identity(resource, parameters)
-        attrs["statemachine.task.resource"] = resource
-        attrs["statemachine.task.attempt"] = frame.attempts
-        attrs["statemachine.task.input_size"] = self._size(parameters)
-        if resource.endswith(".waitForTaskToken"):
-            attrs["statemachine.task.callback"] = True
-        if frame.task is not None:
-            self._close_task(frame, ts, "rescheduled")
-        frame.task = _Open(
-            name,
-            ids.span_id(self.trace_id, ids.TASK, frame.entered_id, frame.attempts),
-            self._state_span(frame),
-            ts,
-            attrs,
-            kind,
-        )
-
-    def task_succeeded(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None or frame.task is None:
-            return
-        task = frame.task
-        frame.task = None
-        output = d.get("output")
-        task.attributes["statemachine.task.output_size"] = self._size(output)
-        if task.attributes.get("gen_ai.operation.name") == "chat" and isinstance(output, dict):
-            self._usage(task, output)
-        self._finish(task, ts)
-
-    def _usage(self, task: _Open, output: dict[str, JSON]) -> None:
-        """Token usage as the OpenTelemetry GenAI conventions name it."""
-        attrs = task.attributes
-        model = output.get("model")
-        if isinstance(model, str):
-            attrs["gen_ai.response.model"] = model
-        reason = output.get("finish_reason")
-        if isinstance(reason, str):
-            attrs["gen_ai.response.finish_reasons"] = (reason,)
-        usage = output.get("usage")
-        if not isinstance(usage, dict):
-            return
-        prompt = usage.get("prompt_tokens")
-        completion = usage.get("completion_tokens")
-        if isinstance(prompt, int):
-            attrs["gen_ai.usage.input_tokens"] = prompt
-        if isinstance(completion, int):
-            attrs["gen_ai.usage.output_tokens"] = completion
-
-    def task_failed(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None:
-            return
-        error = str(d.get("error") or "States.TaskFailed")
-        cause = d.get("cause")
-        cause = cause if isinstance(cause, str) and cause else None
-        if frame.name is not None:
-            frame.error, frame.cause = error, cause
-        task = frame.task
-        if task is None:
-            return
-        frame.task = None
-        task.attributes["error.type"] = error
-        self._finish(task, ts, cause or error)
-
-    def _close_task(self, frame: _Frame, ts: int, reason: str) -> None:
-        task = frame.task
-        frame.task = None
-        if task is not None:
-            task.attributes["statemachine.interrupted"] = True
-            self._finish(task, ts, f"interrupted: {reason}")
-
-    # -- Map and Parallel ------------------------------------------------------------------
-
-    def group_started(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None or frame.name is None:
-            return
-        for index in list(frame.children):  # a retried Map/Parallel starts over
-            self._close_child(frame, index, ts, "retried")
-        frame.group_key = event_id
-        if "length" in d:
-            frame.extra = {"statemachine.map.length": d["length"]}
-
-    def iteration_started(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None or frame.name is None:
-            return
-        index = int(d.get("index") or 0)
-        frame.children[index] = _Open(
-            f"{frame.name} iteration",
-            ids.span_id(self.trace_id, ids.ITERATION, frame.group_key, index),
-            self._state_span(frame),
-            ts,
-            {"statemachine.map.index": index},
-        )
-
-    def iteration_ended(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        index = int(d.get("index") or 0)
-        if frame is None or index not in frame.children:
-            return
-        child = frame.children.pop(index)
-        if self._kind == "MapIterationSucceeded":
-            if child.frame is not None:
-                self._close_frame(child.frame, ts, "iteration ended")
-            self._finish(child, ts)
-            return
-        found = None
-        if child.frame is not None:
-            found = self._close_frame(child.frame, ts, "iteration failed", failed=True)
-        if found:
-            child.attributes["error.type"] = found
-        self._finish(child, ts, found or "iteration failed")
-
-    def group_succeeded(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None:
-            return
-        for index in list(frame.children):
-            self._close_child(frame, index, ts, None)
-
-    def group_failed(
-        self, event_id: int, ts: int, fid: int | None, d: dict[str, JSON], topology: Topology
-    ) -> None:
-        frame = self.frames.get(fid or 0)
-        if frame is None:
-            return
-        error = str(d.get("error") or "States.TaskFailed")
-        for index in list(frame.children):
-            self._close_child(frame, index, ts, f"{self._kind}: {error}", error)
-        if frame.name is not None:
-            cause = d.get("cause")
-            frame.error, frame.cause = error, cause if isinstance(cause, str) else None
-
-
-def _task_identity(resource: str, parameters: JSON) -> tuple[str, int, dict[str, JSON]]:
-    """Span name, kind and attributes of a task, after the OpenTelemetry GenAI semantic
-    conventions: ``chat {model}`` (a client span) for ``llm:`` resources and
-    ``execute_tool {name}`` for ``tool:`` ones."""
-    base = resource.removesuffix(".waitForTaskToken").removesuffix(".sync")
-    if base.startswith("llm:"):
-        attrs: dict[str, JSON] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": "openai",  # the protocol llm:chat speaks
-        }
-        model = parameters.get("model") if isinstance(parameters, dict) else None
-        if isinstance(model, str):
-            attrs["gen_ai.request.model"] = model
-        if isinstance(parameters, dict):
-            for key, attr in _LLM_REQUEST_FIELDS:
-                value = parameters.get(key)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    attrs[attr] = value
-        return (f"chat {model}" if isinstance(model, str) else "chat"), ids.CLIENT, attrs
-    if base.startswith("tool:"):
-        tool = base[len("tool:") :]
-        return (
-            f"execute_tool {tool}",
-            ids.INTERNAL,
-            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
-        )
-    return base, ids.INTERNAL, {}
-
-
-_LLM_REQUEST_FIELDS = (
-    ("temperature", "gen_ai.request.temperature"),
-    ("top_p", "gen_ai.request.top_p"),
-    ("max_tokens", "gen_ai.request.max_tokens"),
-    ("max_completion_tokens", "gen_ai.request.max_tokens"),
-    ("seed", "gen_ai.request.seed"),
-)
 
 
 _HANDLERS: dict[str, Callable[..., None]] = {}
