@@ -25,7 +25,7 @@ whole transaction so that the caller can drop that frame and retry the others.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ from statemachine.store.jsontext import dumps, loads
 
 JSON = Any
 
+ENTER = Enter()
 ENTER_INBOX = dumps({"k": "enter"})
 TIMER_INBOX = dumps({"k": "timer"})
 
@@ -72,6 +73,11 @@ class StaleCache(Exception):
     def __init__(self, execution_id: str) -> None:
         super().__init__(execution_id)
         self.execution_id = execution_id
+
+
+class NeedsTransaction(Exception):
+    """A planned transition (:meth:`BatchWriter.plan`) writes more than its frame, its
+    history and ``last_event_id``: run it through the general path."""
 
 
 class StaleFrame(Exception):
@@ -196,8 +202,39 @@ class BatchWriter:
     lazy_lock: bool = False
     deferred: dict[str, JSON] | None = None
     hot: HotStatements = field(default_factory=lambda: hot_statements(False))
+    #: PostgreSQL: leased frame writes held back to be sent as one statement.
+    pending_leased: list[dict[str, JSON]] = field(default_factory=list)
+    #: Planning only (see :meth:`plan`): no connection, and nothing may need one.
+    dry: bool = False
+    #: Commit an outside result with the entry of the next state (False while stopping:
+    #: a worker that is shutting down commits results and enters nothing new).
+    fold: bool = True
 
     # -- entry point -----------------------------------------------------------------------
+
+    def plan(self, held: Held, event: Input) -> list[Outcome]:
+        """Compute a one-frame transition without a database, from the worker's cached
+        execution row, for :class:`~statemachine.store.fast.FastCommit`: the frame write
+        is left in ``deferred``, the history in ``history``, the execution's new
+        ``last_event_id`` in ``touched`` and the value it must still have in ``guard``.
+        Raises :class:`NeedsTransaction` when the transition needs anything more (a lock
+        first, a task token, children, a closing execution, a timer...)."""
+        self.dry = True
+        eid = held.execution_id
+        state = None if self.cache is None else self.cache.get(eid)
+        if state is None or not self.lazy(held, event):
+            raise NeedsTransaction
+        ctx = self.contexts.cached(eid)
+        if ctx is None or ctx.redrive_count != state[3]:
+            raise NeedsTransaction
+        self.now_dt = from_micros(self.now)
+        self.locked = {eid: list(state)}
+        self.guard = {eid: state[0]}
+        self.lazy_lock = self.defer = True
+        self.apply(ctx, self.locked[eid], held, event)
+        if self.deferred is None:  # pragma: no cover - every simple effect defers its write
+            raise NeedsTransaction
+        return self.outcomes
 
     def run(self, items: list[tuple[Held, Input]]) -> list[Outcome]:
         self.now_dt = from_micros(self.now)
@@ -212,6 +249,8 @@ class BatchWriter:
             self.guard = {ids[0]: self.locked[ids[0]][0]}
         elif len(ids) == 1:
             self.locked = self.hot.lock(self.conn, ids[0])
+        elif self.for_update:
+            self.locked = self.hot.lock_many(self.conn, ids)
         else:
             self.locked = ex_repo.lock_executions(self.conn, ids, self.for_update)
         for eid, state in self.locked.items():
@@ -242,6 +281,7 @@ class BatchWriter:
                 raise StaleFrame(frame["fid"])
             return self.outcomes
         self.take_lock()
+        self.flush_leased()
         if guarded is not None:
             for eid, old in self.guard.items():
                 if not self.hot.move_last_event_id(self.conn, eid, old, self.locked[eid][0]):
@@ -288,12 +328,27 @@ class BatchWriter:
             return False
         return isinstance(event, (Enter, TaskSucceeded, TaskFailed, TimerFired))
 
+    def flush_leased(self) -> None:
+        pending = self.pending_leased
+        if not pending:
+            return
+        if len(pending) == 1:
+            if self.hot.write_leased(self.conn, pending[0]) != 1:
+                raise StaleFrame(pending[0]["fid"])
+            return
+        written = self.hot.write_leased_many(self.conn, pending)
+        for params in pending:
+            if params["fid"] not in written:
+                raise StaleFrame(params["fid"])
+
     def take_lock(self) -> None:
         """Before a write other than the deferred frame write: lock the execution row now,
         first, as every transaction does (the lock order that keeps PostgreSQL free of
         deadlocks), and check the cached row the transition was computed from."""
         if not self.lazy_lock:
             return
+        if self.dry:
+            raise NeedsTransaction
         self.lazy_lock = False
         ((eid, _),) = self.guard.items()
         self.check_cached(eid, self.hot.lock(self.conn, eid).get(eid))
@@ -357,6 +412,16 @@ class BatchWriter:
         step = advance(ctx.machine, held.frame, event, env)
         self.advanced += 1
         self.record(state, held.execution_id, held.id, step.events)
+        if self.fold and isinstance(step.effect, Continue) and not isinstance(event, Enter):
+            # An outside result (a task's, a timer's, the children's) that moves the frame
+            # on is committed together with the entry of the state it moves to: one commit
+            # per state entered, as AWS counts state transitions. Nothing leaves the
+            # process between the two steps, so a crash before the commit loses both and
+            # the result is delivered again (a task runs again, as it would have anyway).
+            env = replace(env, next_event_id=state[0] + 1)
+            step = advance(ctx.machine, step.frame, ENTER, env)
+            self.advanced += 1
+            self.record(state, held.execution_id, held.id, step.events)
         frame = step.frame
         effect = step.effect
         if isinstance(effect, InvokeTask) and "activity:" in effect.resource:
@@ -424,6 +489,11 @@ class BatchWriter:
         params = {"b_snapshot": snapshot, "b_inbox": inbox, "fid": held.id, "ver": held.version}
         if self.defer:
             self.deferred = params
+            return
+        if self.for_update:
+            # PostgreSQL group commit: written together at the end (see flush_leased), one
+            # round trip for all; every execution row is already locked by then.
+            self.pending_leased.append(params)
             return
         if self.hot.write_leased(self.conn, params) != 1:
             raise StaleFrame(held.id)

@@ -72,6 +72,7 @@ def start(
             if _existing(conn, execution_id, execution_input):
                 return execution_id, False
         raise ExecutionAlreadyExists(f"Execution already exists: '{execution_id}'") from None
+    db.wake_workers()
     return execution_id, True
 
 
@@ -162,6 +163,7 @@ def redrive(db: Database, machine: StateMachine, execution_id: str) -> None:
             ],
         )
         ex_repo.set_last_event_ids(conn, {execution_id: state[0]})
+    db.wake_workers()
 
 
 def _reactivate(conn: Connection, machine: StateMachine, row: Any, now: int) -> bool:
@@ -259,6 +261,7 @@ def complete_task(db: Database, token: str, inbox: dict[str, JSON]) -> None:
                 version=frames.c.version + 1,
             )
         )
+    db.wake_workers()
 
 
 def heartbeat_task(db: Database, token: str) -> None:

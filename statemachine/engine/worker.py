@@ -39,6 +39,7 @@ from statemachine.engine.commit import (
     BatchWriter,
     Held,
     Input,
+    NeedsTransaction,
     Outcome,
     StaleCache,
     StaleFrame,
@@ -52,6 +53,7 @@ from statemachine.engine.tasks import Running, TaskRunner
 from statemachine.errors import StatesError
 from statemachine.handlers.registry import TaskContext, ToolRegistry, default_registry
 from statemachine.interpreter import (
+    Enter,
     InvokeTask,
     ItemsRead,
     ReadItems,
@@ -63,6 +65,7 @@ from statemachine.interpreter import (
 from statemachine.store import executions as ex_repo
 from statemachine.store import frames as fr_repo
 from statemachine.store.db import Database, to_micros
+from statemachine.store.fast import FastCommit
 from statemachine.store.hot import hot_statements
 from statemachine.store.jsontext import dumps
 from statemachine.store.tables import executions, frames
@@ -118,6 +121,7 @@ class Worker:
         #: them (see BatchWriter.from_cache).
         self._executions: dict[str, list] = {}
         self.hot = hot_statements(self.db.is_postgres)
+        self.fast = FastCommit(self.db)
         self._ready: list[tuple[Held, Input]] = []
         self._running: dict[int, Running] = {}
         self._stop = threading.Event()
@@ -133,6 +137,11 @@ class Worker:
         """Graceful stop: claim nothing more, let running tasks finish (up to
         ``grace_seconds``), commit their results, release every lease."""
         self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Claim at once (called from other threads: a start or callback in this process)."""
+        self._claim_soon = True
         self.tasks.results.put((0, 0, TaskFailed("", None)))  # wake the loop
 
     def install_signal_handlers(self) -> None:
@@ -154,10 +163,11 @@ class Worker:
         """Run until stopped. Returns False when a task had to be abandoned at shutdown."""
         with self.db.write() as conn:
             fr_repo.expire_own_leases(conn, self.worker_id, self.now())
+        self.db.wakers.append(self._wake)
         self._started.set()
         mono = time.monotonic
         next_renew = mono() + self.lease_us / 3_000_000
-        next_claim = 0.0
+        last_claim = -1e9
         next_maintenance = 0.0
         stop_at: float | None = None
         try:
@@ -170,18 +180,10 @@ class Worker:
                     if (not self._running and not self._ready) or mono() >= stop_at:
                         break
                 elif len(self._held) < self.concurrency and (
-                    self._claim_soon or mono() >= next_claim
+                    self._claim_soon or mono() >= self._next_claim(last_claim)
                 ):
                     self._claim_soon = False
-                    # An idle worker polls every poll_interval; one busy with frames of its
-                    # own polls at most every BUSY_POLL seconds: on PostgreSQL a claim is a
-                    # write transaction, and a tight poll_interval would otherwise add one
-                    # to nearly every transition. Work this worker makes runnable (child
-                    # frames, a woken parent) is claimed at once through _claim_soon.
-                    interval = self.poll_interval
-                    if self._held:
-                        interval = max(interval, BUSY_POLL)
-                    next_claim = mono() + interval
+                    last_claim = mono()
                     self._claim()
                 if self._ready:
                     batch = self._ready[: self.batch_size]
@@ -194,11 +196,23 @@ class Worker:
                     next_maintenance = mono() + max(self.poll_interval, 0.2)
                     self._time_out_executions()
                 if not self._ready:
-                    self._wait(next_claim, next_renew, stop_at)
+                    self._wait(self._next_claim(last_claim), next_renew, stop_at)
         finally:
             clean = not self._running
             self._shutdown()
         return clean
+
+    def _next_claim(self, last_claim: float) -> float:
+        """When to look for work next. An idle worker polls every ``poll_interval``; one
+        busy with frames of its own at most every BUSY_POLL seconds (on PostgreSQL a claim
+        is a write transaction, and a tight ``poll_interval`` would otherwise add one to
+        nearly every transition). Computed from the last claim each time, so a worker whose
+        last frame just finished polls at the idle rate at once instead of waiting out the
+        busy interval. Work this worker makes runnable (child frames, a woken parent) is
+        claimed at once through ``_claim_soon``."""
+        if self._held:
+            return last_claim + max(self.poll_interval, BUSY_POLL)
+        return last_claim + self.poll_interval
 
     def _wait(self, next_claim: float, next_renew: float, stop_at: float | None) -> None:
         wake = min(next_renew, next_claim if len(self._held) < self.concurrency else next_renew)
@@ -218,6 +232,8 @@ class Worker:
         self._on_result(*item)
 
     def _shutdown(self) -> None:
+        if self._wake in self.db.wakers:
+            self.db.wakers.remove(self._wake)
         for running in self._running.values():
             if running.future is not None:
                 running.future.cancel()
@@ -228,6 +244,7 @@ class Worker:
         except DBAPIError:  # pragma: no cover - the leases then simply expire
             log.exception("could not release leases")
         self._held.clear()
+        self.fast.close()
         self.tasks.shutdown(wait=False)
 
     # -- claiming --------------------------------------------------------------------------
@@ -408,6 +425,14 @@ class Worker:
     # -- committing ------------------------------------------------------------------------
 
     def _commit(self, batch: list[tuple[Held, Input]], *, stopping: bool = False) -> None:
+        if stopping:
+            # Shutting down: commit what came back from outside (task results), enter no
+            # new state (its frame's inbox already says "enter" for the next worker).
+            batch = [item for item in batch if not isinstance(item[1], Enter)]
+            if not batch:
+                return
+        elif len(batch) == 1 and self._commit_fast(*batch[0], stopping=stopping):
+            return
         attempts = 0
         while batch:
             now = self.now()
@@ -423,6 +448,7 @@ class Worker:
                         capacity=0 if stopping else self.concurrency - len(self._held),
                         cache=self._executions,
                         hot=self.hot,
+                        fold=not stopping,
                     )
                     outcomes = writer.run(batch)
             except StaleCache:
@@ -447,6 +473,44 @@ class Worker:
             break
         else:
             return
+        self._committed(writer, outcomes, stopping)
+
+    def _commit_fast(self, held: Held, event: Input, *, stopping: bool) -> bool:
+        """The commonest transition (one frame that stays with this worker, see
+        :class:`~statemachine.store.fast.FastCommit`) planned from the cached execution row
+        and committed without a general transaction; False: take the general path."""
+        if held.execution_id not in self._executions:
+            return False
+        now = self.now()
+        writer = BatchWriter(
+            conn=None,  # type: ignore[arg-type]
+            contexts=self.contexts,
+            owner=self.worker_id,
+            now=now,
+            lease_until=now + self.lease_us,
+            for_update=self.db.is_postgres,
+            capacity=0,
+            cache=self._executions,
+            hot=self.hot,
+        )
+        try:
+            outcomes = writer.plan(held, event)
+        except NeedsTransaction:
+            return False
+        assert writer.deferred is not None
+        ((eid, last),) = writer.touched.items()
+        try:
+            ok = self.fast.commit(writer.deferred, eid, writer.guard[eid], last, writer.history)
+        except DBAPIError as exc:
+            log.warning("transition commit failed (%s); retrying", exc)
+            ok = False
+        if not ok:  # stale cache or frame: the general path locks, re-reads and decides
+            self._executions.pop(eid, None)
+            return False
+        self._committed(writer, outcomes, stopping)
+        return True
+
+    def _committed(self, writer: BatchWriter, outcomes: list[Outcome], stopping: bool) -> None:
         self.commits += 1
         self.transitions += writer.advanced
         cache = self._executions

@@ -89,6 +89,9 @@ class Database:
         #: Called with the history rows of each write transaction after it commits
         #: (statemachine.observability builds spans from them); None costs nothing.
         self.history_listener: Callable[[list[dict[str, Any]]], None] | None = None
+        #: Workers of this process sharing this object, woken when an operation here makes
+        #: a frame runnable (a start, a callback, a redrive) instead of at their next poll.
+        self.wakers: list[Callable[[], None]] = []
         if tracked is not None:
             tracked.append(self)
         if migrate:
@@ -146,6 +149,11 @@ class Database:
             _appended.reset(token)
         if rows:  # committed: a rolled-back transaction raised before this line
             listener(rows)
+
+    def wake_workers(self) -> None:
+        """Tell this process's workers on this database that a frame became runnable."""
+        for wake in self.wakers:
+            wake()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -38,6 +38,28 @@ _INSERT_HISTORY = (
     "VALUES (:execution_id, :id, :type, :timestamp, :frame_id, :details)"
 )
 
+# PostgreSQL group commit: one fixed statement (prepared once) for any number of rows; the
+# arrays go in binary format (``%(x)b``), which spares psycopg escaping every element.
+_PG_LEASED_MANY = (
+    "UPDATE frames AS f SET snapshot = v.snapshot, status = 'RUNNABLE', inbox = v.inbox, "
+    "version = f.version + 1 FROM unnest(%(ids)b::bigint[], %(vers)b::integer[], "
+    "%(snaps)b::text[], %(inboxes)b::text[]) AS v(id, ver, snapshot, inbox) "
+    "WHERE f.id = v.id AND f.version = v.ver RETURNING f.id"
+)
+_PG_LOCK_MANY = (
+    "SELECT id, last_event_id, status, deadline, redrive_count FROM executions "
+    "WHERE id = ANY(%(eids)b::text[]) ORDER BY id FOR UPDATE"
+)
+_PG_SET_LAST_MANY = (
+    "UPDATE executions AS e SET last_event_id = v.last "
+    "FROM unnest(%(eids)b::text[], %(lasts)b::integer[]) AS v(id, last) WHERE e.id = v.id"
+)
+_PG_HISTORY_MANY = (
+    'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
+    "SELECT * FROM unnest(%(execution_id)b::text[], %(id)b::integer[], %(type)b::text[], "
+    "%(timestamp)b::bigint[], %(frame_id)b::bigint[], %(details)b::text[])"
+)
+
 
 def _pyformat(sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql)
@@ -53,6 +75,7 @@ class HotStatements:
         self.set_last = convert(_SET_LAST)
         self.move_last = convert(_MOVE_LAST)
         self.insert_history = convert(_INSERT_HISTORY)
+        self.postgres = postgres
         self._tails: dict[int, str] = {}
 
     @contextmanager
@@ -75,6 +98,28 @@ class HotStatements:
             cursor.execute(self.write_frame_leased, params)
             return cursor.rowcount
 
+    def write_leased_many(self, conn: Connection, params: list[dict[str, Any]]) -> set[int]:
+        """PostgreSQL: the frame writes of a group commit as ONE statement (an UPDATE from
+        arrays), one round trip where there was one per frame; returns the ids written (a
+        missing id: that frame's version moved, its write is stale)."""
+        arrays = {
+            "ids": [p["fid"] for p in params],
+            "vers": [p["ver"] for p in params],
+            "snaps": [p["b_snapshot"] for p in params],
+            "inboxes": [p["b_inbox"] for p in params],
+        }
+        with self.cursor(conn, _PG_LEASED_MANY, arrays) as cursor:
+            cursor.execute(_PG_LEASED_MANY, arrays)
+            return {row[0] for row in cursor.fetchall()}
+
+    def lock_many(self, conn: Connection, ids: list[str]) -> dict[str, list]:
+        """PostgreSQL: lock several execution rows in id order (the order every
+        transaction locks them in, so two workers never deadlock), one fixed statement."""
+        params = {"eids": sorted(ids)}
+        with self.cursor(conn, _PG_LOCK_MANY, params) as cursor:
+            cursor.execute(_PG_LOCK_MANY, params)
+            return {r[0]: [r[1], r[2], r[3], r[4]] for r in cursor.fetchall()}
+
     def lock(self, conn: Connection, execution_id: str) -> dict[str, list]:
         """:func:`~statemachine.store.executions.lock_executions` for one execution."""
         params = {"eid": execution_id}
@@ -84,6 +129,11 @@ class HotStatements:
 
     def set_last_event_ids(self, conn: Connection, values: dict[str, int]) -> None:
         if not values:
+            return
+        if self.postgres and len(values) > 1:
+            arrays = {"eids": list(values), "lasts": list(values.values())}
+            with self.cursor(conn, _PG_SET_LAST_MANY, arrays) as cursor:
+                cursor.execute(_PG_SET_LAST_MANY, arrays)
             return
         params = [{"eid": k, "last": v} for k, v in values.items()]
         with self.cursor(conn, self.set_last, params) as cursor:
@@ -102,6 +152,15 @@ class HotStatements:
 
     def append_history(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
+            return
+        if self.postgres and len(rows) > 2:
+            arrays = {
+                key: [row[key] for row in rows]
+                for key in ("execution_id", "id", "type", "timestamp", "frame_id", "details")
+            }
+            with self.cursor(conn, _PG_HISTORY_MANY, arrays) as cursor:
+                cursor.execute(_PG_HISTORY_MANY, arrays)
+            appended(rows)
             return
         with self.cursor(conn, self.insert_history, rows) as cursor:
             if len(rows) == 1:
@@ -162,11 +221,7 @@ class HotStatements:
     ) -> tuple[str, dict[str, Any]]:
         sql = self._tails.get(len(rows))
         if sql is None:
-            values = ", ".join(
-                f"(%(h{i}_execution_id)s, %(h{i}_id)s, %(h{i}_type)s, %(h{i}_timestamp)s, "
-                f"%(h{i}_frame_id)s, %(h{i}_details)s)"
-                for i in range(len(rows))
-            )
+            values = history_values(len(rows))
             history = (
                 ", h AS (INSERT INTO history "
                 '(execution_id, id, "type", "timestamp", frame_id, details) '
@@ -184,6 +239,16 @@ class HotStatements:
             for key, value in row.items():
                 params[f"h{i}_{key}"] = value
         return sql, params
+
+
+def history_values(count: int) -> str:
+    """The VALUES list of ``count`` history rows, parameters ``h{i}_{column}``
+    (psycopg style)."""
+    return ", ".join(
+        f"(%(h{i}_execution_id)s, %(h{i}_id)s, %(h{i}_type)s, %(h{i}_timestamp)s, "
+        f"%(h{i}_frame_id)s, %(h{i}_details)s)"
+        for i in range(count)
+    )
 
 
 _BY_DIALECT: dict[bool, HotStatements] = {}
