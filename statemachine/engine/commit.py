@@ -202,7 +202,7 @@ class BatchWriter:
     lazy_lock: bool = False
     deferred: dict[str, JSON] | None = None
     hot: HotStatements = field(default_factory=lambda: hot_statements(False))
-    #: PostgreSQL: leased frame writes held back to be sent as one statement.
+    #: Leased frame writes held back to be sent together (see flush_leased).
     pending_leased: list[dict[str, JSON]] = field(default_factory=list)
     #: Planning only (see :meth:`plan`): no connection, and nothing may need one.
     dry: bool = False
@@ -283,9 +283,12 @@ class BatchWriter:
         self.take_lock()
         self.flush_leased()
         if guarded is not None:
-            for eid, old in self.guard.items():
-                if not self.hot.move_last_event_id(self.conn, eid, old, self.locked[eid][0]):
-                    raise StaleCache(eid)
+            moves = [
+                {"eid": eid, "old": old, "last": self.locked[eid][0]}
+                for eid, old in self.guard.items()
+            ]
+            if not self.hot.move_last_event_ids(self.conn, moves):
+                raise StaleCache(moves[0]["eid"])
         else:
             self.hot.set_last_event_ids(self.conn, self.touched)
         self.hot.append_history(self.conn, self.history)
@@ -335,6 +338,11 @@ class BatchWriter:
         if len(pending) == 1:
             if self.hot.write_leased(self.conn, pending[0]) != 1:
                 raise StaleFrame(pending[0]["fid"])
+            return
+        if not self.for_update:
+            stale = self.hot.write_leased_sqlite(self.conn, pending)
+            if stale is not None:
+                raise StaleFrame(stale)
             return
         written = self.hot.write_leased_many(self.conn, pending)
         for params in pending:
@@ -490,13 +498,9 @@ class BatchWriter:
         if self.defer:
             self.deferred = params
             return
-        if self.for_update:
-            # PostgreSQL group commit: written together at the end (see flush_leased), one
-            # round trip for all; every execution row is already locked by then.
-            self.pending_leased.append(params)
-            return
-        if self.hot.write_leased(self.conn, params) != 1:
-            raise StaleFrame(held.id)
+        # Written together at the end (see flush_leased): on PostgreSQL one round trip for
+        # all, on SQLite one executemany; every execution row is already locked by then.
+        self.pending_leased.append(params)
 
     def park(self, held: Held) -> None:
         """The handler of a ``.waitForTaskToken`` task returned: sleep until the callback,

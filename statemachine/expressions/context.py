@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 JSON = Any
 
 
-@dataclass(slots=True)
 class EvalContext:
     """Evaluation environment.
 
@@ -19,8 +17,33 @@ class EvalContext:
     ``rng`` is the only source of randomness (``States.UUID``, ``States.MathRandom``,
     ``$uuid()``, ``$random()``): the interpreter seeds it per transition so a resumed run
     computes the same values, and nothing else in an expression may read a clock or ``os``.
+    Pass ``rng_source`` instead of ``rng`` to create it only when an expression draws from
+    it (seeding costs more than most transitions spend on expressions); the source must
+    return the same generator every time, so that all the expressions of one transition
+    draw from one stream.
     """
 
-    context: JSON = None
-    variables: Mapping[str, JSON] = field(default_factory=dict)
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    __slots__ = ("_rng", "_source", "context", "variables")
+
+    def __init__(
+        self,
+        context: JSON = None,
+        variables: Mapping[str, JSON] | None = None,
+        rng: random.Random | None = None,
+        *,
+        rng_source: Callable[[], random.Random] | None = None,
+    ) -> None:
+        self.context = context
+        self.variables: Mapping[str, JSON] = {} if variables is None else variables
+        self._rng = rng
+        self._source = rng_source
+
+    @property
+    def rng(self) -> random.Random:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(0) if self._source is None else self._source()
+        return rng
+
+    def __repr__(self) -> str:
+        return f"EvalContext(context={self.context!r}, variables={self.variables!r})"

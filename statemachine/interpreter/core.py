@@ -140,6 +140,10 @@ class _Transition:
 
     @property
     def rng(self) -> random.Random:
+        return self._make_rng()
+
+    def _make_rng(self) -> random.Random:
+        """The transition's one generator, seeded on first use."""
         if self._rng is None:
             self._rng = random.Random(self.env.seed * 1_000_003 + self.frame.transitions)
         return self._rng
@@ -164,7 +168,8 @@ class _Transition:
         return EvalContext(
             context=context if context is not None else self.context(),
             variables=self.frame.variables,
-            rng=self.rng,
+            rng=self._rng,
+            rng_source=self._make_rng,  # seeded only if an expression draws from it
         )
 
     def states_binding(self, ctx: EvalContext, **extra: JSON) -> dict[str, JSON]:

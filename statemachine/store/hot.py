@@ -112,6 +112,31 @@ class HotStatements:
             cursor.execute(_PG_LEASED_MANY, arrays)
             return {row[0] for row in cursor.fetchall()}
 
+    def write_leased_sqlite(self, conn: Connection, params: list[dict[str, Any]]) -> int | None:
+        """SQLite: the frame writes of a group commit in one ``executemany``; returns None
+        when all were written, else the id of a frame whose version had moved (the caller
+        rolls the whole transaction back)."""
+        with self.cursor(conn, self.write_frame_leased, params) as cursor:
+            cursor.executemany(self.write_frame_leased, params)
+            if cursor.rowcount == len(params):
+                return None
+            # Which one? In this transaction the written frames are at version + 1.
+            expected = {p["fid"]: p["ver"] + 1 for p in params}
+            marks = ", ".join("?" * len(expected))
+            cursor.execute(f"SELECT id, version FROM frames WHERE id IN ({marks})", [*expected])
+            current = dict(cursor.fetchall())
+        return next(fid for fid, ver in expected.items() if current.get(fid) != ver)
+
+    def move_last_event_ids(self, conn: Connection, moves: list[dict[str, Any]]) -> bool:
+        """:meth:`move_last_event_id` for several executions (``eid``, ``old``, ``last``):
+        True when every one still had its ``old`` value."""
+        if len(moves) == 1:
+            (move,) = moves
+            return self.move_last_event_id(conn, move["eid"], move["old"], move["last"])
+        with self.cursor(conn, self.move_last, moves) as cursor:
+            cursor.executemany(self.move_last, moves)
+            return cursor.rowcount == len(moves)
+
     def lock_many(self, conn: Connection, ids: list[str]) -> dict[str, list]:
         """PostgreSQL: lock several execution rows in id order (the order every
         transaction locks them in, so two workers never deadlock), one fixed statement."""
