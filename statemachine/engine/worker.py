@@ -48,7 +48,7 @@ from statemachine.engine.commit import (
     io_effect,
 )
 from statemachine.engine.context import Contexts, ExecutionContext
-from statemachine.engine.lifecycle import time_out
+from statemachine.engine.lifecycle import terminate, time_out
 from statemachine.engine.tasks import Running, TaskRunner
 from statemachine.errors import StatesError
 from statemachine.handlers.registry import TaskContext, ToolRegistry, default_registry
@@ -263,7 +263,12 @@ class Worker:
                 )
                 claimed = []
                 for row in rows:
-                    held = held_from_row(row)
+                    try:
+                        held = held_from_row(row)
+                        self.contexts.get(conn, row.execution_id)
+                    except (ValueError, KeyError, TypeError, StatesError) as exc:
+                        self._fail_unreadable(conn, row, exc, now)
+                        continue
                     if held.inbox.get("k") == "invoke":
                         # The call was in flight when its worker stopped: run it again,
                         # and count it as another attempt.
@@ -273,7 +278,6 @@ class Worker:
                             .where(frames.c.id == held.id)
                             .values(inbox=dumps(held.inbox))
                         )
-                    self.contexts.get(conn, held.execution_id)
                     claimed.append(held)
         except DBAPIError:
             log.exception("claim failed; retrying later")
@@ -283,6 +287,18 @@ class Worker:
         for held in claimed:
             self._held[held.id] = held
             self._dispatch_inbox(held, now)
+
+    def _fail_unreadable(self, conn: Any, row: Any, exc: Exception, now: int) -> None:
+        """A claimed frame whose snapshot, inbox or definition cannot be read (a damaged
+        row, a definition this version cannot parse) fails its execution with a cause that
+        says which frame and why, instead of stopping the worker or looping on it."""
+        log.error("frame %s of %s cannot be read: %r", row.id, row.execution_id, exc)
+        state = ex_repo.lock_executions(conn, [row.execution_id], self.db.is_postgres)
+        current = state.get(row.execution_id)
+        if current is not None and current[1] == "RUNNING":
+            cause = f"frame {row.id} cannot be read: {type(exc).__name__}: {exc}"
+            terminate(conn, row.execution_id, current, "FAILED", "States.Runtime", cause, now)
+        self.contexts.forget(row.execution_id)
 
     def _dispatch_inbox(self, held: Held, now: int) -> None:
         inbox = held.inbox
