@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from statemachine.observability.durable import DurableFeed
     from statemachine.observability.observer import Observer
+    from statemachine.observability.rows import RowFeed
     from statemachine.store.db import Database
 
 __all__ = ["attach_from_env", "from_env", "requested"]
@@ -83,7 +84,7 @@ def _build() -> Observer:
     return Observer(AgentSink(), metrics, sampler=env_sampler())
 
 
-def attach_from_env(db: Database) -> DurableFeed | None:
+def attach_from_env(db: Database) -> DurableFeed | RowFeed | None:
     """The feed observing ``db``: the one already attached (e.g. by a test), else one
     from the environment's observer, else None."""
     listener: Any = getattr(db, "history_listener", None)

@@ -179,21 +179,24 @@ class DurableFeed:
             return None
 
     def queue_stats(self) -> dict[str, tuple[int, float]]:
-        """Per state machine: frames due to run that no worker holds, and how long the
-        oldest of them has been due (seconds)."""
-        now = now_micros()
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(executions.c.state_machine, func.count(), func.min(frames.c.run_at))
-                .select_from(frames.join(executions, executions.c.id == frames.c.execution_id))
-                .where(
-                    frames.c.status == "RUNNABLE",
-                    frames.c.run_at <= now,
-                    or_(frames.c.lease_owner.is_(None), frames.c.lease_expires < now),
-                )
-                .group_by(executions.c.state_machine)
-            ).all()
-        return {
-            machine: (count, max(0.0, (now - (oldest or now)) / 1e6))
-            for machine, count, oldest in rows
-        }
+        return queue_stats(self.db)
+
+
+def queue_stats(db: Database) -> dict[str, tuple[int, float]]:
+    """Per state machine: frames due to run that no worker holds, and how long the oldest
+    of them has been due (seconds)."""
+    now = now_micros()
+    with db.read() as conn:
+        rows = conn.execute(
+            select(executions.c.state_machine, func.count(), func.min(frames.c.run_at))
+            .select_from(frames.join(executions, executions.c.id == frames.c.execution_id))
+            .where(
+                frames.c.status == "RUNNABLE",
+                frames.c.run_at <= now,
+                or_(frames.c.lease_owner.is_(None), frames.c.lease_expires < now),
+            )
+            .group_by(executions.c.state_machine)
+        ).all()
+    return {
+        machine: (count, max(0.0, (now - (oldest or now)) / 1e6)) for machine, count, oldest in rows
+    }

@@ -22,6 +22,7 @@ from statemachine.observability.spans import (
 
 if TYPE_CHECKING:
     from statemachine.observability.durable import DurableFeed
+    from statemachine.observability.rows import RowFeed
     from statemachine.store.db import Database
 
 JSON = Any
@@ -65,15 +66,21 @@ class Observer:
 
     # -- durable engine --------------------------------------------------------------------
 
-    def attach(self, db: Database) -> DurableFeed:
-        """Observe everything ``db`` commits to the history, in this process."""
+    def attach(self, db: Database) -> DurableFeed | RowFeed:
+        """Observe everything ``db`` commits to the history: with the exporter process as
+        the sink, its rows go there and the spans are built there (:class:`RowFeed`);
+        with any other sink they are built in this process (:class:`DurableFeed`)."""
         from statemachine.observability.durable import DurableFeed
+        from statemachine.observability.rows import RowFeed
 
         current = getattr(db, "history_listener", None)
         feed = getattr(current, "__self__", None)
-        if isinstance(feed, DurableFeed):
+        if isinstance(feed, (DurableFeed, RowFeed)):
             return feed
-        feed = DurableFeed(db, self.spans, self.sampler)
+        if isinstance(getattr(self.spans, "rows", None), list):
+            feed = RowFeed(db, self.spans, self.sampler)  # type: ignore[arg-type]
+        else:
+            feed = DurableFeed(db, self.spans, self.sampler)
         db.history_listener = feed.committed
         watch = getattr(self.metrics, "watch_queue", None)
         if watch is not None:

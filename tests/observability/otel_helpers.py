@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from statemachine.observability.agent import EventSpans, _measured
+from statemachine.observability.agent import _ROW_KEYS, DatabaseRows, EventSpans, _measured
 from statemachine.observability.metrics import ProcessMetrics, SpanMetrics
 from statemachine.observability.observer import Observer, tee
 from statemachine.observability.sdk import SdkSink
@@ -68,6 +68,10 @@ class ShippingSink:
         self.events: list[tuple[Any, ...]] = []
         self.streams = itertools.count(1)
         self.builder = EventSpans(target)
+        # Durable history rows (RowFeed), built by the exporter process's DatabaseRows.
+        self.rows: list[tuple[str, list[dict[str, Any]]]] = []
+        self.pending_rows = 0
+        self.row_builder = DatabaseRows(target)
 
     def __call__(self, record: Any) -> None:
         self.target(record)
@@ -82,6 +86,11 @@ class ShippingSink:
         events = orjson.loads(orjson.dumps({"e": _measured(self.events)}))["e"]
         self.events.clear()
         self.builder(events)
+        for url, rows in self.rows:
+            items = [[r[k] for k in _ROW_KEYS] for r in rows]
+            self.row_builder(url, orjson.loads(orjson.dumps(items)))
+        self.rows.clear()
+        self.pending_rows = 0
 
 
 def tree(spans: list[ReadableSpan]) -> list[str]:

@@ -148,9 +148,11 @@ def run_in_memory(
     return result.status
 
 
-def run_durable(telemetry: Telemetry, tools: Tools, url: str) -> str:
+def run_durable(telemetry: Telemetry, tools: Tools, url: str, shipped: bool = False) -> str:
+    """``shipped``: the committed rows go out raw and the spans are built as the exporter
+    process builds them, reading the database itself (the production path)."""
     service = Service(url)
-    telemetry.observer.attach(service.db)
+    (telemetry.shipping_observer() if shipped else telemetry.observer).attach(service.db)
     worker = Worker(service.db, registry=tools, poll_interval=0.02)
     thread = worker.start_thread()
     try:
@@ -160,10 +162,12 @@ def run_durable(telemetry: Telemetry, tools: Tools, url: str) -> str:
     finally:
         worker.stop()
         thread.join(60)
+        if shipped:
+            telemetry.drain()
         service.close()
 
 
-@pytest.mark.parametrize("driver", ["runner", "runner-shipped", "durable"])
+@pytest.mark.parametrize("driver", ["runner", "runner-shipped", "durable", "durable-shipped"])
 def test_span_tree_shape_and_attributes(
     driver: str, telemetry: Telemetry, sqlite_db_url: str, llm: str
 ) -> None:
@@ -171,7 +175,7 @@ def test_span_tree_shape_and_attributes(
     if driver.startswith("runner"):
         status = run_in_memory(telemetry, tools, "one", llm, shipped=driver == "runner-shipped")
     else:
-        status = run_durable(telemetry, tools, sqlite_db_url)
+        status = run_durable(telemetry, tools, sqlite_db_url, shipped=driver.endswith("shipped"))
     assert status == "SUCCEEDED"
     spans = telemetry.spans()
     assert tree(spans) == EXPECTED
