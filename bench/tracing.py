@@ -131,7 +131,8 @@ def inc(payload: Any, ctx: Any) -> Any:
     return (payload.get("n") or 0) + 1
 
 
-Measure = Callable[[Any, float], tuple[float, float]]  # (observer, seconds) -> per s, per cpu-s
+# (observer, seconds) -> transitions per s, per cpu-s, executions run
+Measure = Callable[[Any, float], tuple[float, float, int]]
 
 
 def runner_case(definition: dict[str, Any], data: Any, transitions: int) -> Measure:
@@ -144,7 +145,7 @@ def runner_case(definition: dict[str, Any], data: Any, transitions: int) -> Meas
     registry.register("inc", inc)
     machine = build(definition)
 
-    def measure(observer: Any, seconds: float) -> tuple[float, float]:
+    def measure(observer: Any, seconds: float) -> tuple[float, float, int]:
         runner = Runner(
             machine,
             registry=registry,
@@ -162,7 +163,7 @@ def runner_case(definition: dict[str, Any], data: Any, transitions: int) -> Meas
             elapsed = time.perf_counter() - start
             if elapsed >= seconds:
                 used = time.process_time() - cpu
-                return runs * transitions / elapsed, runs * transitions / used
+                return runs * transitions / elapsed, runs * transitions / used, runs
 
     return measure
 
@@ -177,7 +178,7 @@ def durable_case(workdir: Path, executions: int) -> Measure:
     definition = task_chain(100, every=2)
     counter = iter(range(1_000_000))
 
-    def measure(observer: Any, seconds: float) -> tuple[float, float]:
+    def measure(observer: Any, seconds: float) -> tuple[float, float, int]:
         # The service and the worker attach the environment's observer themselves.
         os.environ["STATEMACHINE_OTEL"] = "1" if observer is not None else "0"
         service = Service(f"sqlite:///{workdir}/bench-{next(counter)}.db")
@@ -201,7 +202,7 @@ def durable_case(workdir: Path, executions: int) -> Measure:
             worker.stop()
             thread.join(60)
             service.close()
-        return done * 100 / elapsed, done * 100 / used
+        return done * 100 / elapsed, done * 100 / used, done
 
     return measure
 
@@ -235,23 +236,27 @@ def main() -> None:
     try:
         print(
             f"{'workload':42} {'off':>9} {'on':>9} {'change':>8}"
-            f"   {'off/cpu-s':>10} {'on/cpu-s':>10} {'change':>8}"
+            f"   {'off/cpu-s':>10} {'on/cpu-s':>10} {'change':>8}   {'traced':>7}"
         )
+        sink: Any = observer.spans
         for label, measure in cases:
             rows = []
             for _ in range(args.rounds):
                 off = measure(None, args.seconds)
+                shed = getattr(sink, "shed", 0)
                 on = measure(observer, args.seconds)
-                rows.append((off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1]))
+                traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
+                rows.append((off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced))
             m = [statistics.median(column) for column in zip(*rows, strict=True)]
             print(
                 f"{label:42} {m[0]:9,.0f} {m[1]:9,.0f} {m[2] - 1:+8.1%}"
-                f"   {m[3]:10,.0f} {m[4]:10,.0f} {m[5] - 1:+8.1%}"
+                f"   {m[3]:10,.0f} {m[4]:10,.0f} {m[5] - 1:+8.1%}   {m[6]:7.0%}"
             )
     finally:
         spans = getattr(observer.spans, "exported", 0)
         events = getattr(observer.spans, "events_shipped", 0)
         dropped = getattr(observer.spans, "dropped", 0)
+        shed = getattr(observer.spans, "shed", 0)
         if observer.spans is not None:
             observer.spans.shutdown(timeout=300)  # type: ignore[attr-defined]
         observer.shutdown()
@@ -259,7 +264,8 @@ def main() -> None:
         collector.kill()
         tmp.cleanup()
     print(
-        f"spans shipped {spans:,}, history events shipped {events:,}, dropped {dropped:,}; "
+        f"spans shipped {spans:,}, history events shipped {events:,}, dropped {dropped:,}, "
+        f"in-memory executions left untraced {shed:,}; "
         f"OTLP bytes at the collector {got:,}"
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import random
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -98,6 +99,14 @@ class _Node:
     group: int | None = None  # the group this frame spawned and waits for
 
 
+# Execution seeds (retry jitter, States.UUID): drawn from a generator the OS seeds once per
+# process. os.urandom on every execution released the interpreter lock each time, and
+# CPython then hands it straight back to the releasing thread, so a thread waiting for it
+# (the span shipper of statemachine.observability) starved while short runs followed
+# one another.
+_SEEDS = random.Random(os.urandom(32))
+
+
 def _new_token() -> str:
     """An unguessable task token (256 bits from the OS CSPRNG)."""
     return secrets.token_hex(32)
@@ -153,7 +162,7 @@ class _Execution:
             start_time=format_timestamp(start),
             input=input,
         )
-        self.seed = runner.seed if runner.seed is not None else int.from_bytes(os.urandom(6), "big")
+        self.seed = runner.seed if runner.seed is not None else _SEEDS.getrandbits(48)
         self.history: list[dict[str, JSON]] = []
         self.event_count = 0
         self.nodes: dict[int, _Node] = {}

@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import IO, Any
@@ -59,6 +60,13 @@ class AgentSink:
         self.delay = _env_int("STATEMACHINE_OTEL_FLUSH_MS", 200) / 1000
         self.max_queue = max(BATCH, _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048))
         self.dropped = 0
+        self.shed = 0  # in-memory executions left untraced to bound the overhead
+        self.load = 0.0  # recent share of one core the shipping thread used
+        budget = os.environ.get("STATEMACHINE_OTEL_CPU_BUDGET", "0.5")
+        try:
+            self.cpu_budget = float(budget)
+        except ValueError:
+            self.cpu_budget = 0.5
         self.exported = 0
         self.events_shipped = 0
         self._queue: list[SpanRecord] = []
@@ -105,11 +113,33 @@ class AgentSink:
                 )
                 self._thread.start()
 
+    def admit(self) -> bool:
+        """Whether to trace one more in-memory execution (decided once, at its start).
+
+        In CPython the shipping thread's work is taken from the engine's thread (one
+        interpreter lock). When that thread has been busy more than
+        ``STATEMACHINE_OTEL_CPU_BUDGET`` of the time (default 0.5: half of one core; 1
+        turns shedding off), or its queue has grown past what it ships in one go, new
+        executions run untraced, whole (never a trace with holes), and are counted in
+        :attr:`shed`, until it has caught up: under overload, bounded overhead and whole
+        traces, as a rate-limiting sampler gives, instead of events dropped at random."""
+        if self.load > self.cpu_budget or len(self.events) > 32 * EVENT_BATCH:
+            self.shed += 1
+            return False
+        return True
+
     def _run(self) -> None:
+        clock, cpu = time.monotonic, time.thread_time
+        last_wall, last_cpu = clock(), cpu()
         while not self._closed:
             self._wake.wait(self.delay)
             self._wake.clear()
             self.flush()
+            wall = clock()
+            if wall - last_wall >= 0.5:  # the share of one core over the last half second
+                used = cpu()
+                self.load = (used - last_cpu) / (wall - last_wall)
+                last_wall, last_cpu = wall, used
 
     def flush(self) -> None:
         """Ship what is queued now (the caller waits until it is in the pipe)."""

@@ -55,12 +55,18 @@ class Observer:
 
     # -- in-memory runner ------------------------------------------------------------------
 
-    def runner_hook(self, execution: Any) -> RunnerHook | RunnerFeed:
+    def runner_hook(self, execution: Any) -> RunnerHook | RunnerFeed | None:
         """The per-execution hook of :class:`statemachine.runner.Runner` (its
         ``_Execution`` calls it with every history event it records). With the exporter
         process as the sink, the events themselves go there and the spans are built
-        there (:class:`RunnerFeed`); with any other sink they are built here."""
-        if isinstance(getattr(self.spans, "events", None), list):
+        there (:class:`RunnerFeed`), unless the sink sheds this execution to bound the
+        engine's overhead (then None: untraced); with any other sink they are built
+        here."""
+        spans = self.spans
+        if isinstance(getattr(spans, "events", None), list):
+            admit = getattr(spans, "admit", None)
+            if admit is not None and not admit():
+                return None
             return RunnerFeed(self, execution)
         return RunnerHook(self, execution)
 

@@ -1,0 +1,50 @@
+"""Overload protection of the span shipper: whole in-memory executions go untraced (and
+are counted) while the shipping thread is over its CPU budget, never half a trace."""
+
+from __future__ import annotations
+
+import pytest
+
+from statemachine.clock import VirtualClock
+from statemachine.model.build import build
+from statemachine.observability.agent import AgentSink
+from statemachine.observability.observer import Observer
+from statemachine.runner import Runner
+
+FLOW = {
+    "StartAt": "A",
+    "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}},
+}
+
+
+def test_over_budget_executions_run_untraced_and_whole() -> None:
+    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
+    try:
+        sink.cpu_budget = 0.5
+        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+
+        sink.load = 0.9  # the shipper has been busy 90 % of the time: shed
+        assert runner.run({"x": 1}).status == "SUCCEEDED"
+        assert sink.shed == 1
+        assert sink.events == [] and sink.pending_rows == 0
+        assert runner.execution is not None and runner.execution.observe is None
+
+        sink.load = 0.1  # caught up: the next execution is traced, every event of it
+        assert runner.run({"x": 2}).output == {"x": 2}
+        assert sink.shed == 1
+        kinds = [event[2] for event in sink.events if event[1]]  # skip the stream header
+        assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionSucceeded"
+        assert len(kinds) == 6
+    finally:
+        sink.shutdown()
+
+
+def test_a_budget_of_one_core_never_sheds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "1")
+    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
+    try:
+        sink.load = 0.99
+        assert sink.admit()
+        assert sink.shed == 0
+    finally:
+        sink.shutdown()
