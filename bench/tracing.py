@@ -39,11 +39,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Counts bytes only: decoding would make the stand-in compete with the engine for the CPU,
-# which a real collector on another machine does not.
+# Counts bytes only, at the lowest priority: decoding, or competing with the engine for the
+# CPU, is what a real collector on another machine does not do.
 COLLECTOR = r"""
-import sys
+import os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+os.nice(19)
 
 received = 0
 
