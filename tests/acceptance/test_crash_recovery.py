@@ -59,7 +59,10 @@ def _crash_run(url: str, tmp_path: Path, worker_ids: list[str], lease: float) ->
             wait_until(settled)
             if service.describe_execution(execution.execution_id).status != "RUNNING":
                 break
-            time.sleep(rng.uniform(0.0, 0.3))
+            # A step takes 10 to 50 ms: a moment within the next few steps. (The window
+            # is short enough that the run, which progresses about one step per 30 ms of
+            # worker time, lasts the 20 kills however fast the engine commits.)
+            time.sleep(rng.uniform(0.0, 0.1))
             victim = rng.choice(worker_ids)
             kill(workers[victim])
             kills += 1
