@@ -452,6 +452,10 @@ def main(stream: IO[bytes] | None = None) -> int:
                 print(f"statemachine otel agent: bad record: {exc}", file=sys.stderr)
                 built.clear()
                 continue
+            except Exception as exc:  # e.g. the database of the rows cannot be opened
+                print(f"statemachine otel agent: {type(exc).__name__}: {exc}", file=sys.stderr)
+                built.clear()
+                continue
             if metrics is not None:
                 for record in records:
                     metrics(record)

@@ -48,3 +48,38 @@ def test_a_budget_of_one_core_never_sheds(monkeypatch: pytest.MonkeyPatch) -> No
         assert sink.shed == 0
     finally:
         sink.shutdown()
+
+
+def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line of rows whose database cannot be opened is reported and skipped; the lines
+    after it are still turned into spans."""
+    import io
+
+    import orjson
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from statemachine.observability import agent, sdk
+
+    exporter = InMemorySpanExporter()
+    monkeypatch.setattr(sdk, "exporter_from_env", lambda: exporter)
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+    monkeypatch.setenv("STATEMACHINE_OTEL_NICE", "0")  # this is the test process itself
+    execution = "arn:aws:states:local:000000000000:execution:m:e"
+    bad = {
+        "db": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        "r": [[execution, 2, "PassStateEntered", 1, 5, '{"name": "A"}']],
+    }
+    good = {
+        "e": [
+            [1, 0, execution, True, "m", "0" * 31 + "1", None],
+            [1, 1, "ExecutionStarted", 1_000, 1, {"input": {}}, []],
+            [1, 2, "ExecutionSucceeded", 2_000, 1, {"output": {}}, None],
+        ]
+    }
+    stream = io.BytesIO(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
+    assert agent.main(stream) == 0
+    assert "could not turn history into spans" in caplog.text
+    assert "Connection refused" in caplog.text
+    assert [span.name for span in exporter.get_finished_spans()] == ["execution m"]
