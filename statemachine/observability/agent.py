@@ -421,7 +421,7 @@ def main(stream: IO[bytes] | None = None) -> int:
 
     # Background work: on a machine without a spare core, the engine's transitions go
     # first and the spans follow when it idles (STATEMACHINE_OTEL_NICE=0 to turn off).
-    niceness = _env_int("STATEMACHINE_OTEL_NICE", 10)
+    niceness = _env_int("STATEMACHINE_OTEL_NICE", 19)
     if niceness > 0 and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(niceness)

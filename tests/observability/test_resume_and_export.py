@@ -51,6 +51,10 @@ def otel_env(collector: Collector, **extra: str) -> dict[str, str]:
         OTEL_SERVICE_NAME="statemachine-test",
         OTEL_METRICS_EXPORTER="none",
         STATEMACHINE_OTEL_FLUSH_MS="50",
+        # The exporter process yields to everything at its default nice 19; next to two
+        # busy test workers it would take a minute to start. These tests check what it
+        # exports, not its priority.
+        STATEMACHINE_OTEL_NICE="0",
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     env.update(extra)
