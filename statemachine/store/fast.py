@@ -27,11 +27,11 @@ from sqlalchemy.exc import DBAPIError
 
 from statemachine.store.db import Database
 from statemachine.store.hot import (
-    _INSERT_HISTORY,
-    _MOVE_LAST,
-    _WRITE_FRAME_LEASED,
-    _pyformat,
+    INSERT_HISTORY_SQL,
+    MOVE_LAST_SQL,
+    WRITE_FRAME_LEASED_SQL,
     history_values,
+    pyformat,
 )
 
 _PG_TRANSITION = (
@@ -99,18 +99,18 @@ class FastCommit:
         cursor = raw.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(_WRITE_FRAME_LEASED, frame)
+            cursor.execute(WRITE_FRAME_LEASED_SQL, frame)
             ok = cursor.rowcount == 1
             if ok:
-                cursor.execute(_MOVE_LAST, {"eid": execution_id, "old": old, "last": last})
+                cursor.execute(MOVE_LAST_SQL, {"eid": execution_id, "old": old, "last": last})
                 ok = cursor.rowcount == 1
             if not ok:
                 cursor.execute("ROLLBACK")
                 return False
             if len(rows) == 1:
-                cursor.execute(_INSERT_HISTORY, rows[0])
+                cursor.execute(INSERT_HISTORY_SQL, rows[0])
             elif rows:
-                cursor.executemany(_INSERT_HISTORY, rows)
+                cursor.executemany(INSERT_HISTORY_SQL, rows)
             cursor.execute("COMMIT")
             return True
         except BaseException:
@@ -141,7 +141,7 @@ class FastCommit:
                     f"VALUES {history_values(len(rows))})"
                 )
             sql = self._sql[len(rows)] = _PG_TRANSITION.format(
-                frame=_pyformat(_WRITE_FRAME_LEASED), history=history
+                frame=pyformat(WRITE_FRAME_LEASED_SQL), history=history
             )
         params = dict(frame, eid=execution_id, old=old, last=last)
         for i, row in enumerate(rows):

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from statemachine.store.db import appended
 
-_WRITE_FRAME_LEASED = (
+WRITE_FRAME_LEASED_SQL = (
     "UPDATE frames SET snapshot = :b_snapshot, status = 'RUNNABLE', inbox = :b_inbox, "
     "version = version + 1 WHERE id = :fid AND version = :ver"
 )
@@ -32,8 +32,10 @@ _LOCK_ONE = (
     "SELECT id, last_event_id, status, deadline, redrive_count FROM executions WHERE id = :eid"
 )
 _SET_LAST = "UPDATE executions SET last_event_id = :last WHERE id = :eid"
-_MOVE_LAST = "UPDATE executions SET last_event_id = :last WHERE id = :eid AND last_event_id = :old"
-_INSERT_HISTORY = (
+MOVE_LAST_SQL = (
+    "UPDATE executions SET last_event_id = :last WHERE id = :eid AND last_event_id = :old"
+)
+INSERT_HISTORY_SQL = (
     'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
     "VALUES (:execution_id, :id, :type, :timestamp, :frame_id, :details)"
 )
@@ -61,7 +63,7 @@ _PG_HISTORY_MANY = (
 )
 
 
-def _pyformat(sql: str) -> str:
+def pyformat(sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql)
 
 
@@ -69,12 +71,12 @@ class HotStatements:
     """The hot statements for one dialect."""
 
     def __init__(self, postgres: bool) -> None:
-        convert = _pyformat if postgres else (lambda sql: sql)
-        self.write_frame_leased = convert(_WRITE_FRAME_LEASED)
+        convert = pyformat if postgres else (lambda sql: sql)
+        self.write_frame_leased = convert(WRITE_FRAME_LEASED_SQL)
         self.lock_one = convert(_LOCK_ONE + (" FOR UPDATE" if postgres else ""))
         self.set_last = convert(_SET_LAST)
-        self.move_last = convert(_MOVE_LAST)
-        self.insert_history = convert(_INSERT_HISTORY)
+        self.move_last = convert(MOVE_LAST_SQL)
+        self.insert_history = convert(INSERT_HISTORY_SQL)
         self.postgres = postgres
         self._tails: dict[int, str] = {}
 
@@ -255,7 +257,7 @@ class HotStatements:
                 else ""
             )
             sql = self._tails[len(rows)] = (
-                f"WITH f AS ({_pyformat(_WRITE_FRAME_LEASED)} RETURNING 1){history} "
+                f"WITH f AS ({pyformat(WRITE_FRAME_LEASED_SQL)} RETURNING 1){history} "
                 "UPDATE executions SET last_event_id = %(last)s WHERE id = %(eid)s "
                 "RETURNING (SELECT count(*) FROM f)"
             )
