@@ -20,6 +20,10 @@ Finish (child)     result stored; the parent's counters move; a pending sibling 
 A frame write carries the version the worker read; if it matches no row the worker lost the
 frame (lease expired, execution stopped, sibling failed) and :class:`StaleFrame` aborts the
 whole transaction so that the caller can drop that frame and retry the others.
+
+The Map/Parallel writes live in :mod:`.group_writes` (a mixin of :class:`BatchWriter`);
+the held frame, its inbox and the outcomes in :mod:`.held`; the one-frame fast path's
+write in :mod:`statemachine.store.fast`.
 """
 
 from __future__ import annotations
@@ -32,15 +36,22 @@ from typing import Any
 from sqlalchemy import Connection
 
 from statemachine.engine.context import Contexts, ExecutionContext
+from statemachine.engine.group_writes import ENTER_INBOX, GroupWrites
+from statemachine.engine.held import (
+    Held,
+    Input,
+    LoadChildren,
+    Outcome,
+    Park,
+    io_inbox,
+)
 from statemachine.engine.lifecycle import CLOSING_EVENTS, time_out
 from statemachine.engine.tasks import schedule_activity
 from statemachine.interpreter import (
-    ChildrenFailed,
     ChildrenSucceeded,
     Continue,
     Enter,
     Env,
-    Event,
     Finish,
     Frame,
     InvokeTask,
@@ -52,18 +63,16 @@ from statemachine.interpreter import (
     TimerFired,
     WriteResults,
     advance,
-    tolerance_exceeded,
 )
 from statemachine.store import executions as ex_repo
 from statemachine.store import frames as fr_repo
 from statemachine.store.db import from_micros, to_micros
 from statemachine.store.hot import HotStatements, hot_statements
-from statemachine.store.jsontext import dumps, loads
+from statemachine.store.jsontext import dumps
 
 JSON = Any
 
 ENTER = Enter()
-ENTER_INBOX = dumps({"k": "enter"})
 TIMER_INBOX = dumps({"k": "timer"})
 
 
@@ -89,98 +98,7 @@ class StaleFrame(Exception):
 
 
 @dataclass(slots=True)
-class Held:
-    """A frame this worker holds a lease on, with the last version it wrote or read."""
-
-    id: int
-    execution_id: str
-    parent_id: int | None
-    generation: int
-    group_index: int
-    version: int
-    frame: Frame
-    inbox: dict[str, JSON]
-    group_spec: dict[str, JSON] | None = None
-
-
-class LoadChildren:
-    """Deliver ChildrenSucceeded with the results read from the child rows."""
-
-
-class Park:
-    """A callback task's handler returned: wait for the token (no transition)."""
-
-
-LOAD_CHILDREN = LoadChildren()
-PARK = Park()
-Input = Event | LoadChildren | Park
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the worker does after the commit: ``continue`` (advance again), ``invoke`` (run
-    ``task``), ``release`` (forget the frame), ``resumed`` (a parent this worker now holds,
-    to be advanced with ``event``), ``dropped`` (the execution is no longer running).
-
-    ``version``, ``frame`` and ``inbox`` are the frame's values once the transaction has
-    committed; the worker copies them into ``held`` only then, so a rolled-back batch
-    leaves every held frame as it was.
-    """
-
-    kind: str
-    held: Held
-    task: InvokeTask | ReadItems | WriteResults | None = None
-    event: Input | None = None
-    version: int = 0
-    frame: Frame | None = None
-    inbox: dict[str, JSON] | None = None
-    group_spec: dict[str, JSON] | None = None
-
-    def apply(self) -> Held:
-        held = self.held
-        if self.frame is not None:
-            held.version = self.version
-            held.frame = self.frame
-            held.inbox = self.inbox or held.inbox
-            if self.group_spec is not None:
-                held.group_spec = self.group_spec
-        return held
-
-
-def held_from_row(row: Any) -> Held:
-    return Held(
-        id=row.id,
-        execution_id=row.execution_id,
-        parent_id=row.parent_id,
-        generation=row.generation,
-        group_index=row.group_index,
-        version=row.version,
-        frame=Frame.from_json(loads(row.snapshot)),
-        inbox=loads(row.inbox) if row.inbox else {"k": "enter"},
-        group_spec=loads(row.group_spec) if row.group_spec else None,
-    )
-
-
-def inbox_event(inbox: dict[str, JSON]) -> Input | None:
-    """The event a claimed frame's inbox delivers (None for ``invoke``: run the task)."""
-    kind = inbox.get("k")
-    if kind == "enter":
-        return Enter()
-    if kind == "timer":
-        return TimerFired()
-    if kind == "event":
-        if inbox.get("ok"):
-            return TaskSucceeded(inbox.get("result"))
-        return TaskFailed(inbox.get("error") or "States.TaskFailed", inbox.get("cause"))
-    if kind == "children":
-        if inbox.get("ok"):
-            return LOAD_CHILDREN
-        return ChildrenFailed(inbox.get("error") or "States.TaskFailed", inbox.get("cause"))
-    return None
-
-
-@dataclass(slots=True)
-class BatchWriter:
+class BatchWriter(GroupWrites):
     conn: Connection
     contexts: Contexts
     owner: str
@@ -519,104 +437,6 @@ class BatchWriter:
         self.write(fr_repo.WRITE_FRAME_PARKED, held, params)
         self.done("release", held, None)
 
-    # -- Map / Parallel --------------------------------------------------------------------
-
-    def spawn(
-        self,
-        ctx: ExecutionContext,
-        state: list,
-        held: Held,
-        frame: Frame,
-        snapshot: str,
-        effect: SpawnChildren,
-    ) -> None:
-        previous = held.group_spec or {}
-        generation = int(previous.get("gen", 0)) + 1
-        total = len(effect.children)
-        limit = effect.max_concurrency or total
-        spec = {
-            "gen": generation,
-            "kind": effect.kind,
-            "name": frame.state,
-            "max": effect.max_concurrency,
-            "tc": effect.tolerated_count,
-            "tp": effect.tolerated_percentage,
-            "entered": frame.entered_event_id,
-            "total": total,
-        }
-        reused = reusable_results(self.conn, frame.state, previous, total)
-        variables = dict(effect.variables)
-        rows = []
-        started_events = []
-        done = 0
-        for child in effect.children:
-            start_at = ctx.machine.scopes[child.scope].start_at
-            snap = Frame(scope=child.scope, state=start_at, input=child.input, variables=variables)
-            row = {
-                "execution_id": held.execution_id,
-                "parent_id": held.id,
-                "generation": generation,
-                "group_index": child.index,
-                "scope": child.scope,
-                "status": "PENDING",
-                "snapshot": dumps(snap.to_json()),
-                "inbox": ENTER_INBOX,
-                "run_at": None,
-                "lease_owner": None,
-                "lease_expires": None,
-                "version": 0,
-                "result": None,
-                "group_spec": None,
-                "child_total": 0,
-                "child_started": 0,
-                "child_done": 0,
-                "child_failed": 0,
-            }
-            if child.index in reused:
-                row.update(status="DONE", inbox=None, result=reused[child.index])
-                done += 1
-            rows.append(row)
-        started = done
-        for row in rows:
-            if row["status"] == "PENDING" and started - done < limit:
-                row["status"] = "RUNNABLE"
-                row["run_at"] = self.now
-                started += 1
-                if effect.kind == "map":
-                    started_events.append(
-                        ("MapIterationStarted", {"index": row["group_index"], "name": spec["name"]})
-                    )
-        # PENDING rows are released in index order: keep the started ones a prefix.
-        self.conn.execute(fr_repo.INSERT_FRAME, rows)
-        self.record(state, held.execution_id, held.id, started_events)
-        params = {
-            "b_snapshot": snapshot,
-            "b_spec": dumps(spec),
-            "b_total": total,
-            "b_started": started,
-            "b_done": done,
-        }
-        self.write(fr_repo.WRITE_FRAME_GROUP, held, params)
-        self.done("release", held, frame, group_spec=spec)
-        self.runnable_created = True
-        if total and done == total:
-            # Every child was reused from before a redrive: wake the parent at once.
-            self.wake_parent(held.id, {"k": "children", "ok": True}, started, done, 0)
-
-    def child_results(self, held: Held) -> list[JSON]:
-        spec = held.group_spec or {}
-        out: list[JSON] = []
-        for row in fr_repo.child_results(self.conn, held.id, int(spec.get("gen", 0))):
-            result = loads(row.result) if row.result else {"ok": False, "error": None}
-            if result.get("ok"):
-                out.append(result.get("output"))
-            else:
-                value = {"Error": result.get("error")}
-                if result.get("cause") is not None:
-                    value["Cause"] = result["cause"]
-                out.append(value)
-        return out
-
     def finish(
         self, ctx: ExecutionContext, state: list, held: Held, snapshot: str, effect: Finish
     ) -> None:
@@ -649,122 +469,6 @@ class BatchWriter:
             self.contexts.forget(held.execution_id)
             return
         self.child_finished(state, held, ok, effect)
-
-    def child_finished(self, state: list, held: Held, ok: bool, effect: Finish) -> None:
-        parent_id = held.parent_id
-        assert parent_id is not None
-        group = fr_repo.group_of(self.conn, parent_id)
-        if group is None or group.status != "CHILDREN" or not group.group_spec:
-            return
-        spec = loads(group.group_spec)
-        if spec["gen"] != held.generation:
-            return
-        total, started = group.child_total, group.child_started
-        done, failed = group.child_done + 1, group.child_failed + (0 if ok else 1)
-        name = spec["name"]
-        is_map = spec["kind"] == "map"
-        if is_map:
-            kind = "MapIterationSucceeded" if ok else "MapIterationFailed"
-            self.record(
-                state,
-                held.execution_id,
-                parent_id,
-                [(kind, {"index": held.group_index, "name": name})],
-            )
-        if not ok and (
-            not is_map or tolerance_exceeded(failed, total, spec.get("tc"), spec.get("tp"))
-        ):
-            error, cause = effect.error or "States.TaskFailed", effect.cause
-            if is_map and (spec.get("tc") is not None or spec.get("tp") is not None):
-                error = "States.ExceedToleratedFailureThreshold"
-                cause = "The specified tolerated failure threshold was exceeded"
-            fr_repo.cancel_subtree(self.conn, parent_id, held.generation)
-            inbox = {"k": "children", "ok": False, "error": error, "cause": cause}
-            self.wake_parent(parent_id, inbox, started, done, failed)
-            return
-        if done >= total:
-            self.wake_parent(parent_id, {"k": "children", "ok": True}, started, done, failed)
-            return
-        limit = spec.get("max") or total
-        while started < total and started - done < limit:
-            index = started
-            started += 1
-            if fr_repo.release_child(self.conn, parent_id, held.generation, index, self.now):
-                self.runnable_created = True
-                if is_map:
-                    self.record(
-                        state,
-                        held.execution_id,
-                        parent_id,
-                        [("MapIterationStarted", {"index": index, "name": name})],
-                    )
-        fr_repo.set_counters(self.conn, parent_id, started, done, failed)
-
-    def wake_parent(
-        self, parent_id: int, inbox: dict[str, JSON], started: int, done: int, failed: int
-    ) -> None:
-        take = self.capacity > 0
-        params = {
-            "b_inbox": dumps(inbox),
-            "now": self.now,
-            "b_owner": self.owner if take else None,
-            "b_expires": self.lease_until if take else None,
-            "b_started": started,
-            "b_done": done,
-            "b_failed": failed,
-        }
-        row = fr_repo.resume_parent(self.conn, parent_id, params)
-        if not take:
-            self.runnable_created = True
-            return
-        self.capacity -= 1
-        parent = held_from_row(row)
-        event = inbox_event(parent.inbox)
-        self.outcomes.append(Outcome("resumed", parent, event=event))
-
-
-def io_inbox(effect: ReadItems | WriteResults) -> dict[str, JSON]:
-    """A Map's ItemReader/ResultWriter call, kept so that a crash repeats it (both are
-    idempotent: reading the same objects, writing the same keys)."""
-    if isinstance(effect, ReadItems):
-        return {"k": "io", "op": "read", "reader": effect.reader, "max": effect.max_items}
-    return {
-        "k": "io",
-        "op": "write",
-        "writer": effect.writer,
-        "results": effect.results,
-        "arn": effect.map_run_arn,
-    }
-
-
-def io_effect(inbox: dict[str, JSON]) -> ReadItems | WriteResults:
-    if inbox.get("op") == "read":
-        return ReadItems(reader=inbox["reader"], max_items=inbox.get("max"))
-    return WriteResults(writer=inbox["writer"], results=inbox["results"], map_run_arn=inbox["arn"])
-
-
-def reusable_results(
-    conn: Connection, state_name: str, previous: dict[str, JSON], total: int
-) -> dict[int, str]:
-    """After a redrive, a Map/Parallel state re-entered at the state that failed keeps the
-    results of the children that succeeded before (only failed children run again)."""
-    reuse = previous.get("reuse")
-    if (
-        not reuse
-        or previous.get("name") != state_name
-        or previous.get("total")
-        not in (
-            None,
-            total,
-        )
-    ):
-        return {}
-    rows = fr_repo.child_results(conn, int(reuse["parent"]), int(reuse["gen"]))
-    out: dict[int, str] = {}
-    for row in rows:
-        if row.result and loads(row.result).get("ok") and row.group_index < total:
-            out[row.group_index] = row.result
-    return out
 
 
 def _new_token() -> str:

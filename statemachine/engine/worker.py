@@ -34,20 +34,17 @@ from sqlalchemy.exc import DBAPIError
 
 from statemachine import observability
 from statemachine.clock import Clock, SystemClock
-from statemachine.engine.commit import (
+from statemachine.engine.commit import BatchWriter, NeedsTransaction, StaleCache, StaleFrame
+from statemachine.engine.context import Contexts, ExecutionContext
+from statemachine.engine.held import (
     PARK,
-    BatchWriter,
     Held,
     Input,
-    NeedsTransaction,
     Outcome,
-    StaleCache,
-    StaleFrame,
     held_from_row,
     inbox_event,
     io_effect,
 )
-from statemachine.engine.context import Contexts, ExecutionContext
 from statemachine.engine.lifecycle import terminate, time_out
 from statemachine.engine.tasks import Running, TaskRunner
 from statemachine.errors import StatesError
