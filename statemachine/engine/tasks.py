@@ -5,6 +5,12 @@ A finished call posts ``(frame_id, run_id, event)`` to a queue the worker loop w
 ``run_id`` lets the worker ignore the late answer of a call it already gave up on (task
 timeout, lost lease). A sync handler cannot be interrupted: it is abandoned, and its
 result discarded. An async handler is cancelled.
+
+A sync call's result goes through :attr:`TaskRunner.deliver` instead when the worker
+sets it: the pool thread that ran the call then commits the result itself when the
+worker's loop is idle (see :meth:`~statemachine.engine.worker.Worker._deliver`), and may
+be handed the next sync call of the same frame to run inline (:class:`Inline`), so a
+chain of tasks pays no thread wake-up per step.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import inspect
 import itertools
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -104,11 +111,28 @@ def schedule_activity(
     return effect
 
 
+@dataclass(slots=True)
+class Inline:
+    """A sync call to run on the current pool thread instead of the pool's queue."""
+
+    frame_id: int
+    run_id: int
+    handler: Any
+    payload: JSON
+    ctx: TaskContext
+
+    def run(self) -> Result:
+        return _outcome(self.handler, self.payload, self.ctx)
+
+
 class TaskRunner:
     def __init__(self, registry: ToolRegistry, threads: int) -> None:
         self.registry = registry
         self._dispatcher: Any = None
         self.results: queue.SimpleQueue[tuple[int, int, Result]] = queue.SimpleQueue()
+        #: Where a sync call's result goes, on the pool thread that ran it (default: the
+        #: results queue).
+        self.deliver: Callable[[int, int, Result], None] = self.results_queue
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="sm-task")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -127,8 +151,16 @@ class TaskRunner:
         return next(self._ids)
 
     def start(
-        self, frame_id: int, run_id: int, resource: str, payload: JSON, ctx: TaskContext
+        self,
+        frame_id: int,
+        run_id: int,
+        resource: str,
+        payload: JSON,
+        ctx: TaskContext,
+        inline: list[Inline] | None = None,
     ) -> Future[Any] | None:
+        """Start a call. With ``inline`` (a list with no call in it yet) a sync handler's
+        call is appended there for the caller to run, and None returned."""
         if is_activity(resource):
             # Queued by schedule_activity; "succeeding" here parks the frame on its token
             # until an external worker answers. Without a token nothing could answer.
@@ -154,10 +186,23 @@ class TaskRunner:
             future: Future[Any] = asyncio.run_coroutine_threadsafe(
                 _outcome_async(handler, payload, ctx), self._event_loop()
             )
-        else:
-            future = self._pool.submit(_outcome, handler, payload, ctx)
-        future.add_done_callback(lambda f: self._done(frame_id, run_id, f))
-        return future
+            future.add_done_callback(lambda f: self._done(frame_id, run_id, f))
+            return future
+        if inline is not None and not inline:
+            inline.append(Inline(frame_id, run_id, handler, payload, ctx))
+            return None
+        return self._pool.submit(self._run_sync, Inline(frame_id, run_id, handler, payload, ctx))
+
+    def _run_sync(self, call: Inline) -> None:
+        try:
+            result = call.run()
+        except BaseException as exc:  # pragma: no cover - _outcome catches Exception
+            result = TaskFailed(type(exc).__name__, str(exc))
+        self.deliver(call.frame_id, call.run_id, result)
+
+    def results_queue(self, frame_id: int, run_id: int, result: Result) -> None:
+        """The default :attr:`deliver`: post to :attr:`results`."""
+        self.results.put((frame_id, run_id, result))
 
     def call(self, frame_id: int, run_id: int, fn: Any) -> Future[Any]:
         """Run ``fn() -> event`` on the pool (a Map's ItemReader/ResultWriter I/O)."""
