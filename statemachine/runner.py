@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
-import random
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +48,7 @@ from statemachine.interpreter import (
 )
 from statemachine.itemio import read_items, write_results
 from statemachine.model import StateMachine
+from statemachine.procrandom import ProcessRandom
 
 JSON = Any
 Dispatcher = Callable[[str, JSON, TaskContext], JSON]
@@ -99,12 +98,9 @@ class _Node:
     group: int | None = None  # the group this frame spawned and waits for
 
 
-# Execution seeds (retry jitter, States.UUID): drawn from a generator the OS seeds once per
-# process. os.urandom on every execution released the interpreter lock each time, and
-# CPython then hands it straight back to the releasing thread, so a thread waiting for it
-# (the span shipper of statemachine.observability) starved while short runs followed
-# one another.
-_SEEDS = random.Random(os.urandom(32))
+# Execution seeds (retry jitter, States.UUID); see statemachine.procrandom for why not
+# os.urandom per execution.
+_SEEDS = ProcessRandom()
 
 
 def _new_token() -> str:
@@ -180,18 +176,23 @@ class _Execution:
     # -- history ---------------------------------------------------------------------------
 
     def record(self, kind: str, details: dict[str, JSON], frame: int = 0) -> None:
-        self.event_count += 1
+        self.record_all(((kind, details),), frame)
+
+    def record_all(self, events: Sequence[tuple[str, dict[str, JSON]]], frame: int) -> None:
+        """Record the events of one step (one instant), numbered from the next id. The
+        observer gets them in one call: per-event hooks cost a tracing user a share of
+        every transition."""
+        first = self.event_count + 1
+        self.event_count += len(events)
         if self.observe is not None:
-            self.observe(self.event_count, kind, details, frame)
+            self.observe(first, events, frame)
         if self.r.record_history:
-            self.history.append(
-                {
-                    "id": self.event_count,
-                    "type": kind,
-                    "timestamp": format_timestamp(self.clock.now()),
-                    **details,
-                }
-            )
+            timestamp = format_timestamp(self.clock.now())
+            history = self.history
+            for offset, (kind, details) in enumerate(events):
+                history.append(
+                    {"id": first + offset, "type": kind, "timestamp": timestamp, **details}
+                )
 
     # -- main loop --------------------------------------------------------------------------
 
@@ -289,8 +290,8 @@ class _Execution:
         )
         result = advance(self.machine, node.frame, event, env)
         node.frame = result.frame
-        for kind, details in result.events:
-            self.record(kind, details, fid)
+        if result.events:
+            self.record_all(result.events, fid)
         effect = result.effect
         if isinstance(effect, Continue):
             self.ready.append((fid, Enter()))

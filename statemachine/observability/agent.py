@@ -2,11 +2,14 @@
 
 Encoding a span for OTLP costs several times what the interpreter spends on a state
 transition, and in CPython a background thread still takes that time from the engine
-(one interpreter lock). So the engine only queues finished records; a thread ships them
-every ``STATEMACHINE_OTEL_FLUSH_MS`` (200 ms) or every 512 spans as one JSON line to a
-child process, ``python -m statemachine.observability.agent``, which builds the SDK spans
-and runs the exporter named by ``OTEL_TRACES_EXPORTER`` (OTLP over HTTP by default, with
-the standard ``OTEL_EXPORTER_OTLP_*`` settings: the child inherits the environment).
+(one interpreter lock). So the engine only queues what the spans are made of: finished
+records, the in-memory runner's steps (:class:`~.observer.RunnerFeed`), a durable
+database's committed history rows (:class:`~.rows.RowFeed`). A thread ships them every
+``STATEMACHINE_OTEL_FLUSH_MS`` (200 ms) or every batch to a child process, ``python -m
+statemachine.observability.agent``: records and rows as JSON lines, steps as pickled
+frames (see :func:`frame`). The child builds the spans and runs the exporter named by
+``OTEL_TRACES_EXPORTER`` (OTLP over HTTP by default, with the standard
+``OTEL_EXPORTER_OTLP_*`` settings: the child inherits the environment).
 
 When the engine process dies, even by ``kill -9``, the child reads end-of-file, exports
 what it received and exits; only the records of the last flush interval are lost. At a
@@ -23,18 +26,18 @@ import itertools
 import json
 import logging
 import os
+import pickle
 import subprocess
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 import orjson
 
-from statemachine.interpreter.dataflow import payload_size
-from statemachine.observability.spans import ExecutionTrace, Sized, SpanRecord
+from statemachine.observability.spans import ExecutionTrace, SpanRecord
 
 log = logging.getLogger("statemachine.observability")
 BATCH = 512
@@ -70,8 +73,8 @@ class AgentSink:
         self.exported = 0
         self.events_shipped = 0
         self._queue: list[SpanRecord] = []
-        # Raw history events of in-memory executions (see RunnerFeed): the spans are
-        # built from them in the exporter process.
+        # The steps of in-memory executions, each with its history events (see
+        # RunnerFeed): the spans are built from them in the exporter process.
         self.events: list[tuple[Any, ...]] = []
         # History rows committed to durable databases (see RowFeed): (database URL, rows).
         self.rows: list[tuple[str, list[dict[str, Any]]]] = []
@@ -169,33 +172,43 @@ class AgentSink:
                 self._lost()
 
     def _flush_events(self) -> None:
-        """Ship the queued history events as one ``{"e": [...]}`` line per chunk. The
-        producer wakes this thread every EVENT_BATCH events, so the queue stays short
-        unless the exporter process falls behind (the pipe is full); then, beyond 64
-        times ``OTEL_BSP_MAX_QUEUE_SIZE`` events, the rest are dropped rather than letting
-        memory grow (the spans they would have opened or closed are lost)."""
-        events = self.events[:]
-        del self.events[: len(events)]
-        if not events:
+        """Ship the queued steps as pickled frames (see :func:`frame`), one per chunk.
+
+        Pickling runs in C, allocates no Python containers (so it hardly feeds the
+        garbage collector, whose passes the engine's thread pays for too) and writes a
+        payload shared by several events once; the exporter process measures the
+        payloads. The producer wakes this thread every EVENT_BATCH steps, so the queue
+        stays short unless the exporter process falls behind (the pipe is full); then,
+        beyond 64 times ``OTEL_BSP_MAX_QUEUE_SIZE`` steps, the rest are dropped rather
+        than letting memory grow (the spans they would have opened or closed are lost;
+        counted in :attr:`dropped` as steps)."""
+        steps = self.events[:]
+        del self.events[: len(steps)]
+        if not steps:
             return
         limit = 64 * self.max_queue
-        if len(events) > limit:
-            self.dropped += len(events) - limit
-            del events[limit:]
+        if len(steps) > limit:
+            self.dropped += len(steps) - limit
+            del steps[limit:]
         pipe = self._pipe()
         if pipe is None:
-            self.dropped += len(events)
+            self.dropped += len(steps)
             return
         try:
-            # Small chunks, each measured, encoded and dropped at once: objects that die
-            # young cost the garbage collector (and so the engine's thread) little.
-            for start in range(0, len(events), BATCH):
-                pipe.write(_dumps({"e": _measured(events[start : start + BATCH])}) + b"\n")
+            for start in range(0, len(steps), BATCH):
+                chunk = steps[start : start + BATCH]
+                try:
+                    data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+                except Exception as exc:  # a payload that cannot be pickled: lose the chunk
+                    log.warning("could not encode history events for the exporter: %s", exc)
+                    self.dropped += len(chunk)
+                    continue
+                pipe.write(frame(data))
+                self.events_shipped += sum(len(step[2]) for step in chunk if step[1])
             pipe.flush()
-            self.events_shipped += len(events)
-        except (BrokenPipeError, OSError, TypeError, ValueError) as exc:
+        except (BrokenPipeError, OSError) as exc:
             log.warning("could not ship history events to the exporter process: %s", exc)
-            self.dropped += len(events)
+            self.dropped += len(steps)
             self._lost()
 
     def _flush_rows(self) -> None:
@@ -290,45 +303,10 @@ class AgentSink:
             log.warning("the span exporter process did not finish in %.0f s", timeout)
 
 
-_MISSING = object()
-
-
-def _measured(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The events with their payload replaced by its size, which is all a span uses of
-    it, except the output of a task and the parameters of an LLM call (their model and
-    token usage become attributes). An event records at most one payload (``input``,
-    ``output`` or ``parameters``); one recorded twice (a state's input is usually the
-    output of the one before) is measured once. Runs for every event in this process's
-    shipping thread, so it is kept to a few dictionary operations."""
-    known: dict[int, int] = {}
-    out: list[tuple[Any, ...]] = []
-    append = out.append
-    for item in events:
-        details = item[5]
-        if item[1] == 0:  # a stream header
-            append(item)
-            continue
-        key = "input"
-        value = details.get(key, _MISSING)
-        if value is _MISSING:
-            key = "output"
-            value = details.get(key, _MISSING)
-            if value is _MISSING:
-                key = "parameters"
-                value = details.get(key, _MISSING)
-                if value is _MISSING or str(details.get("resource")).startswith("llm:"):
-                    append(item)
-                    continue
-            elif item[2] == "TaskSucceeded":
-                append(item)
-                continue
-        size = known.get(id(value))
-        if size is None:
-            size = known[id(value)] = payload_size(value)
-        rest = details.copy()
-        del rest[key]
-        append((item[0], item[1], item[2], item[3], item[4], rest, item[6], key, size))
-    return out
+def frame(data: bytes) -> bytes:
+    """A binary message on the exporter's pipe: a zero byte, the length (4 bytes, big
+    endian), the pickled data. JSON messages are lines starting with ``{`` or ``[``."""
+    return b"\x00" + len(data).to_bytes(4, "big") + data
 
 
 def _dumps(value: Any) -> bytes:
@@ -343,28 +321,27 @@ class EventSpans:
     :class:`~statemachine.observability.spans.ExecutionTrace` per in-memory execution,
     fed the shipped events, so the spans are exactly those the engine would have built.
 
-    An item is ``[stream, event_id, kind, ts, frame, details, topology]``, optionally
-    followed by ``key, size`` for a payload sent as its size only (see
-    :func:`_measured`); a header item (event id 0) opens a stream: ``[stream, 0,
-    execution_id, sampled, machine, trace_id_hex, None]``. ``topology`` is sent with a
-    frame's first event (``[]``: none)."""
+    A step is ``(stream, first_id, events, ts, frame, topology)``, ``events`` a list of
+    ``(kind, details)`` numbered from ``first_id``; a header (``first_id`` 0) opens a
+    stream: ``(stream, 0, execution_id, sampled, machine, trace_id_hex)``. ``topology``
+    (parent frame, index) is sent with a frame's first step (``()``: none), else None."""
 
     def __init__(self, emit: Callable[[SpanRecord], None]) -> None:
         self.emit = emit
         self.traces: OrderedDict[int, tuple[ExecutionTrace, dict[int, Any]]] = OrderedDict()
 
-    def __call__(self, items: list[list[Any]]) -> None:
+    def __call__(self, steps: list[Any]) -> None:
         traces = self.traces
-        for item in items:
-            stream, event_id, kind, ts, frame, details, topology = item[:7]
-            if event_id == 0:
+        for step in steps:
+            stream, first_id, events, ts, frame, topology = step
+            if first_id == 0:
                 sampled = bool(ts)
                 trace = ExecutionTrace(
-                    kind,
+                    events,
                     frame,
                     self.emit,
                     sampler=lambda _p, _t, s=sampled: s,
-                    trace_id=int(details, 16),
+                    trace_id=int(topology, 16),
                 )
                 traces[stream] = (trace, {})
                 while len(traces) > MAX_STREAMS:
@@ -376,9 +353,8 @@ class EventSpans:
             trace, parents = entry
             if topology is not None:
                 parents[frame] = tuple(topology) if topology else None
-            if len(item) > 7:
-                details[item[7]] = Sized(item[8])
-            trace.feed(event_id, kind, ts, frame, details, parents.get)
+            for event_id, (kind, details) in enumerate(events, first_id):
+                trace.feed(event_id, kind, ts, frame, details, parents.get)
             if trace.closed:
                 del traces[stream]
 
@@ -405,6 +381,27 @@ class DatabaseRows:
             database = Database(url, pool_size=1, migrate=False)
             feed = self.feeds[url] = DurableFeed(database, self.emit, env_sampler())
         feed.committed([dict(zip(_ROW_KEYS, item, strict=True)) for item in items])
+
+
+def read_messages(source: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    """The messages on the pipe: ``("pickle", data)`` for a binary frame (see
+    :func:`frame`), ``("json", line)`` for a line. A frame cut short by the engine's
+    death ends the input."""
+    read, readline = source.read, source.readline
+    while True:
+        first = read(1)
+        if not first:
+            return
+        if first == b"\x00":
+            size = int.from_bytes(read(4), "big")
+            data = read(size)
+            if len(data) < size:
+                return
+            yield "pickle", data
+            continue
+        line = first + readline()
+        if line.strip():
+            yield "json", line
 
 
 def main(stream: IO[bytes] | None = None) -> int:
@@ -434,12 +431,14 @@ def main(stream: IO[bytes] | None = None) -> int:
     events = EventSpans(built.append)
     rows = DatabaseRows(built.append)
     try:
-        for line in source:
-            if not line.strip():
-                continue
+        for kind, message in read_messages(source):
             try:
-                data = orjson.loads(line)
-                if isinstance(data, dict):
+                data = pickle.loads(message) if kind == "pickle" else orjson.loads(message)
+                if kind == "pickle":
+                    events(data)
+                    records = built[:]
+                    built.clear()
+                elif isinstance(data, dict):
                     if "r" in data:
                         rows(data["db"], data["r"])
                     else:

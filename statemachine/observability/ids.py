@@ -18,8 +18,9 @@ ids invalid; only version ``00`` is parsed strictly (later versions may append f
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import NamedTuple
+
+from statemachine.procrandom import ProcessRandom
 
 SAMPLED = 0x01
 _M64 = (1 << 64) - 1
@@ -82,8 +83,11 @@ def derived_trace_id(execution_id: str, start: int) -> int:
     return int.from_bytes(digest, "big") or 1
 
 
+_RANDOM = ProcessRandom()
+
+
 def random_trace_id() -> int:
-    return int.from_bytes(os.urandom(16), "big") or 1
+    return _RANDOM.getrandbits(128) or 1
 
 
 def span_id(trace_id: int, kind: int, a: int, b: int = 0) -> int:

@@ -62,11 +62,39 @@ class TextFormatter(logging.Formatter):
 
 
 class TaskLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """A logger adapter whose fields join (not replace) a call's own ``extra``."""
+    """A logger adapter whose fields join (not replace) a call's own ``extra``.
+
+    Built for every task call, and most calls never log: a ``ctx.logger`` is made with
+    the call's context and reads its fields from it on first use (:attr:`extra`)."""
+
+    def __init__(
+        self, logger: logging.Logger, extra: Mapping[str, Any] | None = None, ctx: Any = None
+    ) -> None:
+        self.logger = logger
+        self._extra = extra
+        self._ctx = ctx
+
+    @property
+    def extra(self) -> Mapping[str, Any]:  # type: ignore[override]
+        if self._extra is None:
+            ctx = self._ctx
+            self._extra = (
+                {}
+                if ctx is None
+                else task_fields(
+                    ctx.execution_id, ctx.state_name, ctx.attempt, getattr(ctx, "traceparent", None)
+                )
+            )
+        return self._extra
+
+    @extra.setter
+    def extra(self, value: Mapping[str, Any]) -> None:
+        self._extra = value
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        fields = self.extra
         extra = kwargs.get("extra")
-        kwargs["extra"] = {**self.extra, **extra} if extra else self.extra  # type: ignore[dict-item]
+        kwargs["extra"] = {**fields, **extra} if extra else fields
         return msg, kwargs
 
 
@@ -81,11 +109,9 @@ def task_fields(
 
 
 def task_logger(ctx: Any, logger: logging.Logger | None = None) -> TaskLogger:
-    """The ``ctx.logger`` of a task: ``statemachine.task`` with the call's fields."""
-    fields = task_fields(
-        ctx.execution_id, ctx.state_name, ctx.attempt, getattr(ctx, "traceparent", None)
-    )
-    return TaskLogger(logger or logging.getLogger("statemachine.task"), fields)
+    """The ``ctx.logger`` of a task: ``statemachine.task`` with the call's fields (read
+    from ``ctx`` when it first logs)."""
+    return TaskLogger(logger or logging.getLogger("statemachine.task"), ctx=ctx)
 
 
 def configure_logging(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -135,11 +135,16 @@ class RunnerHook(ExecutionTrace):
             self._last = (now, ns)
         return ns
 
-    def __call__(self, event_id: int, kind: str, details: dict[str, JSON], frame: int) -> None:
-        self.last_id = event_id
-        self._kind = kind
-        handler = _HANDLERS.get(kind) or _handler_for(kind)
-        handler(self, event_id, self._now(), frame, details, self._topology)
+    def __call__(
+        self, first_id: int, events: Sequence[tuple[str, dict[str, JSON]]], frame: int
+    ) -> None:
+        now = self._now()
+        topology = self._topology
+        for event_id, (kind, details) in enumerate(events, first_id):
+            self.last_id = event_id
+            self._kind = kind
+            handler = _HANDLERS.get(kind) or _handler_for(kind)
+            handler(self, event_id, now, frame, details, topology)
 
     def topology(self, frame: int) -> tuple[int, int] | None:
         execution = self.runner_execution
@@ -156,13 +161,15 @@ class RunnerFeed:
     Building a span costs several microseconds of Python per transition, a large share
     of a transition of the in-memory runner; the span is a pure function of the events
     (ids derived from the trace id and the opening event, see :mod:`.ids`), so this hook
-    only appends ``(stream, id, kind, time, frame, details, topology)`` to the
-    :class:`~statemachine.observability.agent.AgentSink`'s list, and
+    only appends one ``(stream, first_id, events, time, frame, topology)`` item per step
+    (the interpreter's own list of events, not copied) to the
+    :class:`~statemachine.observability.agent.AgentSink`'s list. The shipping thread
+    spreads them into one item per event, and
     :class:`~statemachine.observability.agent.EventSpans` in the exporter process runs
     the same :class:`~statemachine.observability.spans.ExecutionTrace` on them. What must
     be known here is decided here, once per execution: the trace id and the sampling
     decision (for ``ctx.traceparent``); and a frame's place (parent frame, index), sent
-    with its first event, since only this process has the runner's tables."""
+    with its first step, since only this process has the runner's tables."""
 
     def __init__(self, observer: Observer, execution: Any) -> None:
         sink = observer.spans
@@ -174,6 +181,7 @@ class RunnerFeed:
         self.machine = info.state_machine_name
         self.trace_id = ids.random_trace_id()  # in-memory ids (e.g. ...:exec) repeat
         self.sampled = True
+        self._header = ("", "")  # the traceparent around the span id (see _first)
         self.stream = next(sink.streams)
         self._events = sink.events
         self._seen: set[int] = set()
@@ -186,35 +194,41 @@ class RunnerFeed:
 
     _clock_ns = RunnerHook._clock_ns
 
-    def __call__(self, event_id: int, kind: str, details: dict[str, JSON], frame: int) -> None:
-        events = self._events
+    def __call__(
+        self, first_id: int, events: Sequence[tuple[str, dict[str, JSON]]], frame: int
+    ) -> None:
+        queue = self._events
         if frame in self._seen:
-            events.append((self.stream, event_id, kind, self._now(), frame, details, None))
+            queue.append((self.stream, first_id, events, self._now(), frame, None))
         else:
-            self._first(event_id, kind, details, frame)
-        if not len(events) % EVENT_BATCH:
+            self._first(first_id, events, frame)
+        if not len(queue) % EVENT_BATCH:  # once per batch: Event.set is not cheap
             self.sink.wake()
 
-    def _first(self, event_id: int, kind: str, details: dict[str, JSON], frame: int) -> None:
-        """The first event of a frame (and, for the execution, its header)."""
+    def _first(
+        self, first_id: int, events: Sequence[tuple[str, dict[str, JSON]]], frame: int
+    ) -> None:
+        """The first step of a frame (and, for the execution, its header)."""
+        kind, details = events[0]
         if kind == "ExecutionStarted":
             parent = ids.parse_traceparent(details.get("traceParent"))
             if parent is not None:
                 self.trace_id = parent.trace_id
             self.sampled = self.sampler(parent, self.trace_id)
             trace = f"{self.trace_id:032x}"
+            self._header = (f"00-{trace}-", "-01" if self.sampled else "-00")
             self._events.append(
-                (self.stream, 0, self.execution_id, self.sampled, self.machine, trace, None)
+                (self.stream, 0, self.execution_id, self.sampled, self.machine, trace)
             )
             self.sink.started()
         self._seen.add(frame)
         place = RunnerHook.topology(self, frame) if frame else None  # type: ignore[arg-type]
-        self._events.append((self.stream, event_id, kind, self._now(), frame, details, place or ()))
+        self._events.append((self.stream, first_id, events, self._now(), frame, place or ()))
 
     def traceparent(self, entered_id: int, attempt: int) -> str | None:
         """The W3C header of a task attempt's span (as ExecutionTrace computes it)."""
-        span = ids.span_id(self.trace_id, ids.TASK, entered_id, attempt)
-        return ids.format_traceparent(self.trace_id, span, ids.SAMPLED if self.sampled else 0)
+        prefix, suffix = self._header
+        return f"{prefix}{ids.span_id(self.trace_id, ids.TASK, entered_id, attempt):016x}{suffix}"
 
 
 def tee(*sinks: Callable[[SpanRecord], None]) -> Callable[[SpanRecord], None]:

@@ -34,6 +34,7 @@ def harness(db_url: str) -> Iterator[Harness]:
         yield h
     finally:
         h.close()
+        h.service.close()  # its pooled connections, closed now rather than by the GC
 
 
 @pytest.fixture
@@ -43,3 +44,4 @@ def sqlite_harness(sqlite_db_url: str) -> Iterator[Harness]:
         yield h
     finally:
         h.close()
+        h.service.close()  # its pooled connections, closed now rather than by the GC

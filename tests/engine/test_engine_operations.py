@@ -257,6 +257,7 @@ def test_task_in_flight_at_a_crash_runs_again_as_another_attempt(harness: Any) -
     (held,) = crashed._held.values()
     crashed._commit(crashed._ready)
     crashed.tasks.shutdown(wait=True)
+    crashed.fast.close()  # what the dead process's exit would have done to its connection
     seen.clear()  # the first call may or may not have run before the "crash"
     harness.start_worker(worker_id="crashed")
     assert harness.wait(execution.execution_id).status == "SUCCEEDED"

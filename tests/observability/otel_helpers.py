@@ -3,7 +3,9 @@ SDK's in-memory exporter and whose metrics to an in-memory reader, and span-tree
 
 from __future__ import annotations
 
+import io
 import itertools
+import pickle
 from typing import Any
 
 import orjson
@@ -13,7 +15,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from statemachine.observability.agent import _ROW_KEYS, DatabaseRows, EventSpans, _measured
+from statemachine.observability.agent import (
+    _ROW_KEYS,
+    DatabaseRows,
+    EventSpans,
+    frame,
+    read_messages,
+)
 from statemachine.observability.metrics import ProcessMetrics, SpanMetrics
 from statemachine.observability.observer import Observer, tee
 from statemachine.observability.sdk import SdkSink
@@ -61,7 +69,8 @@ class Telemetry:
 
 class ShippingSink:
     """AgentSink's event queue without the child process: :meth:`drain` sends the queued
-    events through JSON (as the pipe does) to the exporter process's span builder."""
+    steps through the pipe's encoding (a pickled frame, read back by the exporter's
+    reader) to the exporter process's span builder."""
 
     def __init__(self, target: Any) -> None:
         self.target = target
@@ -83,9 +92,11 @@ class ShippingSink:
         pass
 
     def drain(self) -> None:
-        events = orjson.loads(orjson.dumps({"e": _measured(self.events)}))["e"]
+        encoded = frame(pickle.dumps(self.events, pickle.HIGHEST_PROTOCOL))
         self.events.clear()
-        self.builder(events)
+        for kind, message in read_messages(io.BytesIO(encoded)):
+            assert kind == "pickle"
+            self.builder(pickle.loads(message))
         for url, rows in self.rows:
             items = [[r[k] for k in _ROW_KEYS] for r in rows]
             self.row_builder(url, orjson.loads(orjson.dumps(items)))

@@ -32,9 +32,12 @@ def test_over_budget_executions_run_untraced_and_whole() -> None:
         sink.load = 0.1  # caught up: the next execution is traced, every event of it
         assert runner.run({"x": 2}).output == {"x": 2}
         assert sink.shed == 1
-        kinds = [event[2] for event in sink.events if event[1]]  # skip the stream header
+        # One item per step (skipping the stream header), its events inside.
+        kinds = [kind for step in sink.events if step[1] for kind, _ in step[2]]
         assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionSucceeded"
         assert len(kinds) == 6
+        ids = [step[1] for step in sink.events if step[1]]
+        assert ids == sorted(ids) and ids[0] == 1
     finally:
         sink.shutdown()
 
@@ -73,9 +76,9 @@ def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
     }
     good = {
         "e": [
-            [1, 0, execution, True, "m", "0" * 31 + "1", None],
-            [1, 1, "ExecutionStarted", 1_000, 1, {"input": {}}, []],
-            [1, 2, "ExecutionSucceeded", 2_000, 1, {"output": {}}, None],
+            [1, 0, execution, True, "m", "0" * 31 + "1"],
+            [1, 1, [["ExecutionStarted", {"input": {}}]], 1_000, 1, []],
+            [1, 2, [["ExecutionSucceeded", {"output": {}}]], 2_000, 1, None],
         ]
     }
     stream = io.BytesIO(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
