@@ -10,9 +10,9 @@ connection of its own, without SQLAlchemy's transaction machinery:
 - PostgreSQL: ONE statement in autocommit mode (so one round trip, one implicit
   transaction): data-modifying CTEs move ``last_event_id`` from the cached value (taking
   the execution row's lock first, the lock order of every transaction), then write the
-  frame if its version still matches, then insert the history; a final division by the
-  number of rows written fails the whole statement when either guard matched nothing,
-  so a stale transition writes nothing at all.
+  frame if that moved and its version still matches; the INSERT of the history rows
+  divides by the number of frames written, so when either guard matched nothing the
+  whole statement fails and a stale transition writes nothing at all.
 
 :meth:`FastCommit.commit` returns False when a guard failed (the cache or the frame was
 stale): nothing was written, and the caller takes the general path, which locks and
@@ -34,12 +34,19 @@ from statemachine.store.hot import (
     pyformat,
 )
 
-_PG_TRANSITION = (
+_PG_GUARDS = (
     "WITH e AS (UPDATE executions SET last_event_id = %(last)s "
     "WHERE id = %(eid)s AND last_event_id = %(old)s RETURNING 1), "
-    "f AS ({frame} AND EXISTS (SELECT 1 FROM e) RETURNING 1){history} "
-    "SELECT 1 / ((SELECT count(*) FROM e) * (SELECT count(*) FROM f))::int"
+    "f AS ({frame} AND EXISTS (SELECT 1 FROM e) RETURNING 1) "
 )
+# The statement's last part divides by the number of frames written (0 when either guard
+# matched nothing), so a stale transition fails the whole statement: nothing is written,
+# not even the moved last_event_id.
+_PG_HISTORY = (
+    'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
+    "SELECT * FROM (VALUES {values}) AS v WHERE 1 / (SELECT count(*)::int FROM f) = 1"
+)
+_PG_NO_HISTORY = "SELECT 1 / (SELECT count(*)::int FROM f)"
 
 
 class FastCommit:
@@ -133,15 +140,9 @@ class FastCommit:
 
         sql = self._sql.get(len(rows))
         if sql is None:
-            history = ""
-            if rows:
-                history = (
-                    ", h AS (INSERT INTO history "
-                    '(execution_id, id, "type", "timestamp", frame_id, details) '
-                    f"VALUES {history_values(len(rows))})"
-                )
-            sql = self._sql[len(rows)] = _PG_TRANSITION.format(
-                frame=pyformat(WRITE_FRAME_LEASED_SQL), history=history
+            tail = _PG_HISTORY.format(values=history_values(len(rows))) if rows else _PG_NO_HISTORY
+            sql = self._sql[len(rows)] = (
+                _PG_GUARDS.format(frame=pyformat(WRITE_FRAME_LEASED_SQL)) + tail
             )
         params = dict(frame, eid=execution_id, old=old, last=last)
         for i, row in enumerate(rows):
@@ -154,7 +155,7 @@ class FastCommit:
         except (psycopg.errors.DivisionByZero, psycopg.errors.UniqueViolation):
             # A guard matched nothing, so the statement wrote nothing. (History ids above
             # ``old`` exist only when ``last_event_id`` moved past it: a duplicate id is
-            # the same staleness, met by the INSERT before the final check.)
+            # the same staleness.)
             return False
         finally:
             cursor.close()
