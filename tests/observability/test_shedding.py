@@ -20,16 +20,15 @@ FLOW = {
 def test_over_budget_executions_run_untraced_and_whole() -> None:
     sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
     try:
-        sink.cpu_budget = 0.5
         runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
 
-        sink.load = 0.9  # the shipper has been busy 90 % of the time: shed
+        sink.admit_share = 0.0  # tracing has cost far over its budget: shed
         assert runner.run({"x": 1}).status == "SUCCEEDED"
         assert sink.shed == 1
         assert sink.events == [] and sink.pending_rows == 0
         assert runner.execution is not None and runner.execution.observe is None
 
-        sink.load = 0.1  # caught up: the next execution is traced, every event of it
+        sink.admit_share = 1.0  # caught up: the next execution is traced, every event of it
         assert runner.run({"x": 2}).output == {"x": 2}
         assert sink.shed == 1
         # One item per step (skipping the stream header), its events inside.
@@ -42,12 +41,37 @@ def test_over_budget_executions_run_untraced_and_whole() -> None:
         sink.shutdown()
 
 
-def test_a_budget_of_one_core_never_sheds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "1")
+def test_the_share_traced_is_steered_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "0.1")
     sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
     try:
-        sink.load = 0.99
-        assert sink.admit()
+        assert sink.cpu_budget == 0.1 and sink.admit_share == 1.0
+        sink.adjust(0.4)  # four times the budget with everything traced
+        assert sink.admit_share == 0.25
+        admitted = [sink.admit() for _ in range(100)]
+        assert admitted.count(True) == 25  # evenly: every fourth execution
+        assert admitted[3] and not any(admitted[:3])
+        sink.adjust(0.1)  # on budget: stay
+        assert sink.admit_share == 0.25
+        sink.adjust(10.0)  # an odd interval moves the share by a factor 4 at most
+        assert sink.admit_share == 0.0625
+        sink.adjust(0.0)  # nothing cost anything: back up, doubling
+        sink.adjust(0.0)
+        sink.adjust(0.0)
+        assert sink.admit_share == 0.5
+        sink.adjust(0.0)
+        sink.adjust(0.0)
+        assert sink.admit_share == 1.0
+    finally:
+        sink.shutdown()
+
+
+def test_a_large_budget_never_sheds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "100")
+    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
+    try:
+        sink.adjust(0.99)
+        assert all(sink.admit() for _ in range(50))
         assert sink.shed == 0
     finally:
         sink.shutdown()
