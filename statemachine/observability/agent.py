@@ -50,6 +50,7 @@ DEFAULT_BUDGET = 0.1  # share of a core that tracing in-memory executions may co
 #: development machine: 1.3 to 3 us of the engine thread's CPU and 3 to 5.5 us of
 #: wall-clock time per step; set above the largest, so the budget errs on the safe side.
 STEP_COST = 6e-6
+SHIP_HERE = 256  # queued steps that an execution's start ships from the engine's thread
 
 
 def _env_int(name: str, default: int) -> int:
@@ -81,7 +82,9 @@ class AgentSink:
         self.admit_share = 1.0  # share of new in-memory executions traced (see adjust)
         self._credit = 0.0
         self._cpu_clock: int | None = None  # the shipping thread's CPU-time clock
-        self._last = (time.monotonic(), 0.0, 0)  # (when, its CPU seconds, steps) measured
+        self.shipped_here_seconds = 0.0  # spent shipping in the engine's threads
+        # (when, shipping seconds so far in both places, steps) at the last measurement
+        self._last = (time.monotonic(), 0.0, 0)
         self.exported = 0
         self.events_shipped = 0
         self._queue: list[SpanRecord] = []
@@ -112,7 +115,45 @@ class AgentSink:
 
     def wake(self) -> None:
         """Called by a feed once per :data:`EVENT_BATCH` queued events."""
-        self._wake.set()
+        if not self.ship_here():
+            self._wake.set()
+
+    def ship_here(self) -> bool:
+        """Ship the queued steps from the calling (engine) thread, when that cannot block:
+        the pipe has room for them and no other thread is writing. Handing the work to the
+        shipping thread costs the engine more than the work (in CPython the two take
+        turns at one interpreter lock). False: nothing shipped (the thread will)."""
+        if not self.events or not self._lock.acquire(blocking=False):
+            return False
+        started = time.perf_counter()
+        try:
+            process = self._process
+            if process is None or process.stdin is None or process.poll() is not None:
+                return False
+            room = _pipe_room(process.stdin)
+            if room is None:
+                return False
+            steps = self.events[:]
+            try:
+                data = frame(pickle.dumps(steps, pickle.HIGHEST_PROTOCOL))
+            except Exception:  # let the thread report it
+                return False
+            if len(data) > room:
+                return False
+            del self.events[: len(steps)]
+            self.steps_queued += len(steps)
+            self.events_shipped += sum(len(step[2]) for step in steps if step[1])
+            try:
+                process.stdin.write(data)
+                process.stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                log.warning("could not ship history events to the exporter process: %s", exc)
+                self.dropped += len(steps)
+                self._lost()
+            return True
+        finally:
+            self._lock.release()
+            self.shipped_here_seconds += time.perf_counter() - started
 
     def started(self) -> None:
         if self._thread is None:
@@ -149,6 +190,8 @@ class AgentSink:
         cost, then one untraced, would average the budget out at the cost of a far
         larger overhead half of the time."""
         self._measure()
+        if len(self.events) >= SHIP_HERE:
+            self.ship_here()
         if len(self.events) > 32 * EVENT_BATCH:
             self.shed += 1
             return False
@@ -179,8 +222,9 @@ class AgentSink:
 
     def _measure(self) -> None:
         """Every half second, from :meth:`admit` (so also while the shipping thread waits
-        on a full pipe): the cost of tracing since the last time, as a share of a core,
-        handed to :meth:`adjust` when in-memory executions ran."""
+        on a full pipe): the cost of tracing since the last time (shipping, in the
+        shipping thread and in :meth:`ship_here`, plus :data:`STEP_COST` per step), as a
+        share of a core, handed to :meth:`adjust` when in-memory executions ran."""
         wall = time.monotonic()
         last_wall, last_cpu, last_steps = self._last
         if wall - last_wall < 0.5:
@@ -190,6 +234,7 @@ class AgentSink:
             used = time.clock_gettime(clock) if clock is not None else 0.0
         except OSError:  # the thread has ended
             self._cpu_clock, used = None, 0.0
+        used += self.shipped_here_seconds
         steps = self.steps_queued + len(self.events)
         if steps != last_steps:  # else no in-memory execution ran: nothing learnt
             cost = used - last_cpu + (steps - last_steps) * STEP_COST
@@ -315,6 +360,7 @@ class AgentSink:
             self._process = subprocess.Popen(
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=self.env
             )
+            _grow_pipe(self._process.stdin)
         except OSError as exc:  # pragma: no cover - no Python to start
             log.warning("could not start the span exporter process: %s", exc)
             self._failures += 1
@@ -355,6 +401,34 @@ class AgentSink:
             process.wait(timeout)
         except (OSError, subprocess.TimeoutExpired):
             log.warning("the span exporter process did not finish in %.0f s", timeout)
+
+
+_F_SETPIPE_SZ, _F_GETPIPE_SZ = 1031, 1032  # Linux fcntl commands
+
+
+def _grow_pipe(pipe: IO[bytes] | None) -> None:
+    """A pipe of 1 MiB (Linux; the unprivileged maximum by default) instead of 64 KiB, so
+    the engine's thread can more often write without blocking (see ship_here)."""
+    if pipe is None:
+        return
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, 1 << 20)
+
+
+def _pipe_room(pipe: IO[bytes]) -> int | None:
+    """Bytes that can be written to ``pipe`` now without blocking (Linux), else None."""
+    try:
+        import fcntl
+        import termios
+
+        fd = pipe.fileno()
+        size = fcntl.fcntl(fd, _F_GETPIPE_SZ)
+        queued = int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+    except (OSError, AttributeError, ValueError, ImportError):
+        return None
+    return size - queued
 
 
 def _thread_cpu_clock() -> int | None:

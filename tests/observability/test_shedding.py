@@ -110,3 +110,23 @@ def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
     assert "could not turn history into spans" in caplog.text
     assert "Connection refused" in caplog.text
     assert [span.name for span in exporter.get_finished_spans()] == ["execution m"]
+
+
+def test_the_engine_thread_ships_when_the_pipe_has_room() -> None:
+    """At an execution's start, queued steps go to the exporter from the engine's own
+    thread (no hand-off to the shipping thread) when that cannot block."""
+    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
+    try:
+        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+        assert runner.run({"x": 1}).status == "SUCCEEDED"
+        assert sink.events and not sink.ship_here()  # no exporter process started yet
+        sink.flush()  # the shipping thread's way: starts the process, ships everything
+        assert sink.events == [] and sink.events_shipped == 6
+        assert runner.run({"x": 2}).status == "SUCCEEDED"
+        with sink._lock:  # another thread is writing: the engine's thread leaves it
+            assert not sink.ship_here()
+        assert sink.ship_here()
+        assert sink.events == [] and sink.events_shipped == 12 and sink.dropped == 0
+        assert sink.shipped_here_seconds > 0
+    finally:
+        sink.shutdown()
