@@ -96,7 +96,8 @@ class Metrics:
             logging.getLogger("statemachine.worker").addFilter(self._lease_filter)
 
     def on_commit(self, _worker: Any, outcomes: list[Any]) -> None:
-        """A worker's ``on_commit`` hook (runs in the worker thread, after the commit)."""
+        """A worker's ``on_commit`` hook (runs after the commit, in whichever thread holds
+        the worker's loop: its own, or a pool thread committing a task's result)."""
         now = time.monotonic()
         with self._lock:
             started = self._task_started
