@@ -122,7 +122,10 @@ class Inline:
     ctx: TaskContext
 
     def run(self) -> Result:
-        return _outcome(self.handler, self.payload, self.ctx)
+        try:
+            return _outcome(self.handler, self.payload, self.ctx)
+        except BaseException as exc:  # pragma: no cover - _outcome catches Exception
+            return TaskFailed(type(exc).__name__, str(exc))
 
 
 class TaskRunner:
@@ -194,11 +197,7 @@ class TaskRunner:
         return self._pool.submit(self._run_sync, Inline(frame_id, run_id, handler, payload, ctx))
 
     def _run_sync(self, call: Inline) -> None:
-        try:
-            result = call.run()
-        except BaseException as exc:  # pragma: no cover - _outcome catches Exception
-            result = TaskFailed(type(exc).__name__, str(exc))
-        self.deliver(call.frame_id, call.run_id, result)
+        self.deliver(call.frame_id, call.run_id, call.run())
 
     def results_queue(self, frame_id: int, run_id: int, result: Result) -> None:
         """The default :attr:`deliver`: post to :attr:`results`."""

@@ -135,14 +135,14 @@ class AgentSink:
                 return False
             steps = self.events[:]
             try:
-                data = frame(pickle.dumps(steps, pickle.HIGHEST_PROTOCOL))
+                data = encode_steps(steps)
             except Exception:  # let the thread report it
                 return False
             if len(data) > room:
                 return False
             del self.events[: len(steps)]
             self.steps_queued += len(steps)
-            self.events_shipped += sum(len(step[2]) for step in steps if step[1])
+            self.events_shipped += _events_in(steps)
             try:
                 process.stdin.write(data)
                 process.stdin.flush()
@@ -296,13 +296,13 @@ class AgentSink:
             for start in range(0, len(steps), BATCH):
                 chunk = steps[start : start + BATCH]
                 try:
-                    data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+                    data = encode_steps(chunk)
                 except Exception as exc:  # a payload that cannot be pickled: lose the chunk
                     log.warning("could not encode history events for the exporter: %s", exc)
                     self.dropped += len(chunk)
                     continue
-                pipe.write(frame(data))
-                self.events_shipped += sum(len(step[2]) for step in chunk if step[1])
+                pipe.write(data)
+                self.events_shipped += _events_in(chunk)
             pipe.flush()
         except (BrokenPipeError, OSError) as exc:
             log.warning("could not ship history events to the exporter process: %s", exc)
@@ -437,6 +437,16 @@ def _thread_cpu_clock() -> int | None:
         return time.pthread_getcpuclockid(threading.get_ident())
     except (AttributeError, OSError):  # pragma: no cover - not POSIX
         return None
+
+
+def encode_steps(steps: list[tuple[Any, ...]]) -> bytes:
+    """The pipe message carrying queued steps: pickled, in a :func:`frame`."""
+    return frame(pickle.dumps(steps, pickle.HIGHEST_PROTOCOL))
+
+
+def _events_in(steps: list[tuple[Any, ...]]) -> int:
+    """History events in ``steps`` (a stream header, id 0, carries none)."""
+    return sum(len(step[2]) for step in steps if step[1])
 
 
 def frame(data: bytes) -> bytes:

@@ -19,7 +19,7 @@ from statemachine.observability.agent import (
     _ROW_KEYS,
     DatabaseRows,
     EventSpans,
-    frame,
+    encode_steps,
     read_messages,
 )
 from statemachine.observability.metrics import ProcessMetrics, SpanMetrics
@@ -92,7 +92,7 @@ class ShippingSink:
         pass
 
     def drain(self) -> None:
-        encoded = frame(pickle.dumps(self.events, pickle.HIGHEST_PROTOCOL))
+        encoded = encode_steps(self.events)
         self.events.clear()
         for kind, message in read_messages(io.BytesIO(encoded)):
             assert kind == "pickle"
