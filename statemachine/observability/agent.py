@@ -43,13 +43,18 @@ log = logging.getLogger("statemachine.observability")
 BATCH = 512
 EVENT_BATCH = 2048  # history events per wake-up (a transition writes two or three)
 MAX_STREAMS = 10_000  # open executions the exporter process keeps (least recent go)
-DEFAULT_BUDGET = 0.1  # share of a core that tracing in-memory executions may cost
+DEFAULT_BUDGET = 0.05  # share of a core that tracing in-memory executions may cost
 #: What tracing one in-memory step costs the engine beyond the shipping thread's own CPU
 #: (seconds): queueing it, the garbage the queue keeps alive, waiting for the interpreter
-#: lock while the shipper holds it. Measured with every execution traced on the 2-core
-#: development machine: 1.3 to 3 us of the engine thread's CPU and 3 to 5.5 us of
-#: wall-clock time per step; set above the largest, so the budget errs on the safe side.
-STEP_COST = 6e-6
+#: lock while the shipper holds it. Measured on the 2-core development machine as the
+#: slow-down of the in-memory runner at a traced share of 5 to 20% (bench/tracing.py,
+#: workloads c to e), divided by the steps traced: 4 to 14 us per step, most of it not in
+#: the shipping thread; set near the largest, so the budget errs on the safe side.
+STEP_COST = 12e-6
+#: Queued steps beyond which new in-memory executions run untraced at once: the exporter
+#: process is behind, and a longer queue costs the engine's thread garbage-collector
+#: passes over every object it keeps alive (tens of milliseconds per pass at 100,000).
+BACKLOG = 4 * EVENT_BATCH
 SHIP_HERE = 256  # queued steps that an execution's start ships from the engine's thread
 
 
@@ -88,6 +93,7 @@ class AgentSink:
         self.exported = 0
         self.events_shipped = 0
         self._queue: list[SpanRecord] = []
+        self._carry = b""  # the unwritten rest of a message (see ship_here)
         # The steps of in-memory executions, each with its history events (see
         # RunnerFeed): the spans are built from them in the exporter process.
         self.events: list[tuple[Any, ...]] = []
@@ -122,8 +128,13 @@ class AgentSink:
         """Ship the queued steps from the calling (engine) thread, when that cannot block:
         the pipe has room for them and no other thread is writing. Handing the work to the
         shipping thread costs the engine more than the work (in CPython the two take
-        turns at one interpreter lock). False: nothing shipped (the thread will)."""
-        if not self.events or not self._lock.acquire(blocking=False):
+        turns at one interpreter lock). False: nothing shipped (the thread will).
+
+        The write itself is non-blocking: the room the kernel reports is in bytes, but a
+        pipe holds whole pages, so a write that "fits" could still wait (for 100 ms and
+        more, seen) until the exporter process reads. What the pipe does not take now is
+        left in :attr:`_carry`, which the shipping thread writes before anything else."""
+        if not self.events or self._carry or not self._lock.acquire(blocking=False):
             return False
         started = time.perf_counter()
         try:
@@ -144,12 +155,16 @@ class AgentSink:
             self.steps_queued += len(steps)
             self.events_shipped += _events_in(steps)
             try:
-                process.stdin.write(data)
-                process.stdin.flush()
+                process.stdin.flush()  # (nothing is left buffered: every writer flushes)
+                written = _write_now(process.stdin.fileno(), data)
             except (BrokenPipeError, OSError) as exc:
                 log.warning("could not ship history events to the exporter process: %s", exc)
                 self.dropped += len(steps)
                 self._lost()
+                return True
+            if written < len(data):
+                self._carry = data[written:]
+                self._wake.set()
             return True
         finally:
             self._lock.release()
@@ -177,7 +192,7 @@ class AgentSink:
         engine's own thread, queueing every step and collecting the garbage that the
         queue keeps alive, estimated at :data:`STEP_COST` per step. When that sum over
         the last half second is above ``STATEMACHINE_OTEL_CPU_BUDGET`` of a core
-        (default 0.1; a large number turns shedding off), or the queue has grown past
+        (default 0.05; a large number turns shedding off), or the queue has grown past
         what the thread ships in one go, new executions run untraced, whole (never a
         trace with holes), and are counted in :attr:`shed`, until it has caught up:
         under a flood of trivial executions, bounded overhead and whole traces, as a
@@ -192,7 +207,7 @@ class AgentSink:
         self._measure()
         if len(self.events) >= SHIP_HERE:
             self.ship_here()
-        if len(self.events) > 32 * EVENT_BATCH:
+        if len(self.events) > BACKLOG:
             self.shed += 1
             return False
         self._credit += self.admit_share
@@ -235,15 +250,22 @@ class AgentSink:
         except OSError:  # the thread has ended
             self._cpu_clock, used = None, 0.0
         used += self.shipped_here_seconds
-        steps = self.steps_queued + len(self.events)
+        queued = len(self.events)
+        steps = self.steps_queued + queued
         if steps != last_steps:  # else no in-memory execution ran: nothing learnt
-            cost = used - last_cpu + (steps - last_steps) * STEP_COST
-            self.adjust(cost / (wall - last_wall))
+            cost = (used - last_cpu + (steps - last_steps) * STEP_COST) / (wall - last_wall)
+            if queued > EVENT_BATCH:
+                # The exporter process is behind (the pipe is full): the queue grows, and
+                # with it the garbage collector's passes over it, which the engine pays.
+                # Trace less until it has caught up, whatever the shipping cost here.
+                cost = max(cost, 2 * self.cpu_budget)
+            self.adjust(cost)
         self._last = (wall, used, steps)
 
     def flush(self) -> None:
         """Ship what is queued now (the caller waits until it is in the pipe)."""
         with self._lock:
+            self._flush_carry()
             self._flush_events()
             self._flush_rows()
             batch = self._queue[:]
@@ -267,6 +289,22 @@ class AgentSink:
                 log.warning("could not ship spans to the exporter process: %s", exc)
                 self.dropped += len(batch)
                 self._lost()
+
+    def _flush_carry(self) -> None:
+        """The rest of a message that :meth:`ship_here` could not write without waiting:
+        first, so that the messages on the pipe stay whole and in order."""
+        carry, self._carry = self._carry, b""
+        if not carry:
+            return
+        process = self._process
+        if process is None or process.stdin is None or process.poll() is not None:
+            return  # the process it was meant for is gone, and with it the stream
+        try:
+            process.stdin.write(carry)
+            process.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            log.warning("could not ship history events to the exporter process: %s", exc)
+            self._lost()
 
     def _flush_events(self) -> None:
         """Ship the queued steps as pickled frames (see :func:`frame`), one per chunk.
@@ -369,6 +407,7 @@ class AgentSink:
 
     def _lost(self) -> None:
         self._failures += 1
+        self._carry = b""
         process, self._process = self._process, None
         if process is not None and process.stdin is not None:
             with contextlib.suppress(OSError):
@@ -379,6 +418,7 @@ class AgentSink:
         self._queue.clear()
         self.events.clear()
         self.rows.clear()
+        self._carry = b""
         self._process = None
         self._thread = None
         self._cpu_clock = None
@@ -429,6 +469,20 @@ def _pipe_room(pipe: IO[bytes]) -> int | None:
     except (OSError, AttributeError, ValueError, ImportError):
         return None
     return size - queued
+
+
+def _write_now(fd: int, data: bytes) -> int:
+    """Write what the pipe ``fd`` takes of ``data`` without waiting; the bytes written."""
+    import fcntl
+
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags)
 
 
 def _thread_cpu_clock() -> int | None:

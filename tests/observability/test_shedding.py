@@ -3,6 +3,8 @@ are counted) while the shipping thread is over its CPU budget, never half a trac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from statemachine.clock import VirtualClock
@@ -129,4 +131,79 @@ def test_the_engine_thread_ships_when_the_pipe_has_room() -> None:
         assert sink.events == [] and sink.events_shipped == 12 and sink.dropped == 0
         assert sink.shipped_here_seconds > 0
     finally:
+        sink.shutdown()
+
+
+def test_the_engine_thread_never_waits_on_a_full_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel reports a pipe's room in bytes but fills it by pages, so a message that
+    "fits" can still block: the engine's thread writes what the pipe takes and leaves the
+    rest to the shipping thread, which writes it first, so the stream stays whole."""
+    import threading
+
+    from statemachine.observability import agent
+
+    go, out = tmp_path / "go", tmp_path / "out"
+    # An exporter stand-in that reads nothing until told, then keeps every byte.
+    script = f"while [ ! -e {go} ]; do sleep 0.01; done; cat > {out}"
+    sink = AgentSink(command=["sh", "-c", script])
+
+    class Asleep(threading.Event):  # the shipping thread stays out of it: the test ships
+        def set(self) -> None:
+            pass
+
+    sink.delay, sink._wake = 3600.0, Asleep()
+    try:
+        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+        assert runner.run({"x": 1}).status == "SUCCEEDED"
+        sink.flush()  # starts the process; the first execution's steps are in the pipe
+        process = sink._process
+        assert process is not None and process.stdin is not None
+        filler = b""  # blank lines (the exporter skips them) until the pipe takes no more
+        while (n := agent._write_now(process.stdin.fileno(), b"\n" * 4096)) > 0:
+            filler += b"\n" * n
+        monkeypatch.setattr(agent, "_pipe_room", lambda pipe: 1 << 20)  # and "has room"
+
+        assert runner.run({"x": 2}).status == "SUCCEEDED"
+        steps = sink.events[:]
+        done = threading.Event()
+        shipped: list[bool] = []
+        thread = threading.Thread(target=lambda: (shipped.append(sink.ship_here()), done.set()))
+        thread.start()
+        assert done.wait(10), "ship_here blocked on a full pipe"
+        assert shipped == [True] and sink.events == []
+        assert sink._carry == agent.encode_steps(steps)  # nothing went in: all carried
+        assert not sink.ship_here()  # nor does anything else until the carry is written
+
+        go.touch()
+        sink.flush()  # the shipping thread's way: the carry first
+        assert sink._carry == b""
+        sink.shutdown()
+        data = out.read_bytes()
+        assert data.endswith(filler + agent.encode_steps(steps))
+    finally:
+        go.touch()  # whatever failed, the stand-in reads (and nothing waits on it)
+        sink.shutdown()
+
+
+def test_a_backlog_sheds_and_steers_the_share_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the exporter process falls behind, the queue grows (and with it the garbage
+    collector's work in the engine's thread): trace less, whatever the measured cost."""
+    import time
+
+    from statemachine.observability import agent
+
+    monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "0.1")
+    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
+    try:
+        sink.events.extend([(1, 1, [], 0, 1, None)] * (agent.EVENT_BATCH + 1))
+        sink._last = (time.monotonic() - 1.0, 0.0, 0)
+        monkeypatch.setattr(agent, "STEP_COST", 0.0)  # tracing itself cost nothing here
+        sink._measure()
+        assert sink.admit_share == 0.5  # twice the budget: half the share
+        sink.events.extend([(1, 1, [], 0, 1, None)] * agent.BACKLOG)
+        assert not sink.admit() and sink.shed == 1  # far behind: none at all
+    finally:
+        sink.events.clear()
         sink.shutdown()
