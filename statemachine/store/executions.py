@@ -154,6 +154,26 @@ _LOCK_MANY = (
 )
 
 
+#: SQLite: the last event id is the larger of the column and the newest history row (the
+#: fast path appends history without writing the execution row, see ``hot``).
+_SQLITE_LAST = func.max(
+    executions.c.last_event_id,
+    func.coalesce(
+        select(func.max(history.c.id))
+        .where(history.c.execution_id == executions.c.id)
+        .scalar_subquery(),
+        0,
+    ),
+)
+_SQLITE_COLUMNS = (executions.c.id, _SQLITE_LAST, *_LOCK_COLUMNS[2:])
+_SQLITE_ONE = select(*_SQLITE_COLUMNS).where(executions.c.id == bindparam("eid"))
+_SQLITE_MANY = (
+    select(*_SQLITE_COLUMNS)
+    .where(executions.c.id.in_(bindparam("eids", expanding=True)))
+    .order_by(executions.c.id)
+)
+
+
 def lock_executions(conn: Connection, ids: Sequence[str], for_update: bool) -> dict[str, list]:
     """Lock execution rows (in id order, so two workers never deadlock) and return
     ``id -> [last_event_id, status, deadline, redrive_count]``.
@@ -161,12 +181,13 @@ def lock_executions(conn: Connection, ids: Sequence[str], for_update: bool) -> d
     Every change to an execution's frames or history happens under this lock, which is
     what keeps history ids gapless when several workers run one execution's children.
     """
+    sqlite = conn.dialect.name == "sqlite"
     if len(ids) == 1:
-        stmt = _LOCK_ONE.with_for_update() if for_update else _LOCK_ONE
-        rows = conn.execute(stmt, {"eid": ids[0]})
+        stmt = _SQLITE_ONE if sqlite else _LOCK_ONE
+        rows = conn.execute(stmt.with_for_update() if for_update else stmt, {"eid": ids[0]})
     else:
-        stmt = _LOCK_MANY.with_for_update() if for_update else _LOCK_MANY
-        rows = conn.execute(stmt, {"eids": list(ids)})
+        stmt = _SQLITE_MANY if sqlite else _LOCK_MANY
+        rows = conn.execute(stmt.with_for_update() if for_update else stmt, {"eids": list(ids)})
     return {r[0]: [r[1], r[2], r[3], r[4]] for r in rows}
 
 

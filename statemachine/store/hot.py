@@ -1,7 +1,8 @@
 """The statements of a worker's hot path, as driver SQL run on the DBAPI connection.
 
-A transition writes a frame, moves ``executions.last_event_id`` and appends history:
-three small statements whose cost through SQLAlchemy's ``Connection.execute`` (parameter
+A transition writes a frame, moves ``executions.last_event_id`` (on SQLite the fast path
+leaves that to the history: see :data:`SQLITE_LAST_EVENT`) and appends history: three
+small statements whose cost through SQLAlchemy's ``Connection.execute`` (parameter
 processing, result set-up, events) was larger than the database's own work. Here they are
 plain SQL strings written once, in the driver's parameter style (sqlite3 takes ``:name``,
 psycopg ``%(name)s``), executed on the DBAPI connection underneath the SQLAlchemy
@@ -31,10 +32,26 @@ WRITE_FRAME_LEASED_SQL = (
 _LOCK_ONE = (
     "SELECT id, last_event_id, status, deadline, redrive_count FROM executions WHERE id = :eid"
 )
+#: SQLite: an execution's last event id is the larger of the column and its newest history
+#: row, since the one-frame fast path appends history without writing the execution row
+#: (see :mod:`.fast`); one index seek on the history's primary key.
+SQLITE_LAST_EVENT = (
+    "max(last_event_id, coalesce((SELECT max(h.id) FROM history AS h "
+    "WHERE h.execution_id = executions.id), 0))"
+)
+_LOCK_ONE_SQLITE = (
+    f"SELECT id, {SQLITE_LAST_EVENT}, status, deadline, redrive_count FROM executions "
+    "WHERE id = :eid"
+)
 _SET_LAST = "UPDATE executions SET last_event_id = :last WHERE id = :eid"
 MOVE_LAST_SQL = (
     "UPDATE executions SET last_event_id = :last WHERE id = :eid AND last_event_id = :old"
 )
+_MOVE_LAST_SQLITE = (
+    f"UPDATE executions SET last_event_id = :last WHERE id = :eid AND {SQLITE_LAST_EVENT} = :old"
+)
+#: SQLite, the fast path's guard: a read (no page to write), in its BEGIN IMMEDIATE.
+SQLITE_LAST_EVENT_SQL = f"SELECT {SQLITE_LAST_EVENT} FROM executions WHERE id = :eid"
 INSERT_HISTORY_SQL = (
     'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
     "VALUES (:execution_id, :id, :type, :timestamp, :frame_id, :details)"
@@ -73,9 +90,9 @@ class HotStatements:
     def __init__(self, postgres: bool) -> None:
         convert = pyformat if postgres else (lambda sql: sql)
         self.write_frame_leased = convert(WRITE_FRAME_LEASED_SQL)
-        self.lock_one = convert(_LOCK_ONE + (" FOR UPDATE" if postgres else ""))
+        self.lock_one = convert(_LOCK_ONE + " FOR UPDATE") if postgres else _LOCK_ONE_SQLITE
         self.set_last = convert(_SET_LAST)
-        self.move_last = convert(MOVE_LAST_SQL)
+        self.move_last = convert(MOVE_LAST_SQL) if postgres else _MOVE_LAST_SQLITE
         self.insert_history = convert(INSERT_HISTORY_SQL)
         self.postgres = postgres
         self._tails: dict[int, str] = {}

@@ -62,7 +62,10 @@ definition_versions = Table(
 )
 
 #: One execution. ``last_event_id`` allocates history ids: every transaction that appends
-#: events bumps it while holding the row lock, so ids stay gapless.
+#: events bumps it while holding the row lock, so ids stay gapless. On SQLite the one-frame
+#: fast path (whose ``BEGIN IMMEDIATE`` already excludes every other writer) appends
+#: without writing this row, so there the column is a lower bound and readers take the
+#: larger of it and the newest history id (``store.hot.SQLITE_LAST_EVENT``).
 executions = Table(
     "executions",
     metadata,
