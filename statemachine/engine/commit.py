@@ -29,7 +29,7 @@ write in :mod:`statemachine.store.fast`.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -344,7 +344,7 @@ class BatchWriter(GroupWrites):
             # per state entered, as AWS counts state transitions. Nothing leaves the
             # process between the two steps, so a crash before the commit loses both and
             # the result is delivered again (a task runs again, as it would have anyway).
-            env = replace(env, next_event_id=state[0] + 1)
+            env.next_event_id = state[0] + 1  # (the first step kept no reference to env)
             step = advance(ctx.machine, step.frame, ENTER, env)
             self.advanced += 1
             self.record(state, held.execution_id, held.id, step.events)

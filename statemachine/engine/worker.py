@@ -164,6 +164,10 @@ class Worker(Leases):
         return thread
 
     def now(self) -> int:
+        """Microseconds since the epoch, by :attr:`clock` (the system clock read directly:
+        a datetime and its conversion cost several microseconds a transition)."""
+        if type(self.clock) is SystemClock:
+            return time.time_ns() // 1000
         return to_micros(self.clock.now())
 
     # -- main loop -------------------------------------------------------------------------
