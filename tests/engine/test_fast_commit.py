@@ -107,3 +107,39 @@ def test_fast_commit_writes_all_or_nothing(harness: Any) -> None:
         assert _root(service, execution_id) == (frame_id, version + 1, last + 2, count + 2)
     finally:
         fast.close()
+
+
+def test_two_workers_interleave_fast_commits_of_one_execution(harness: Any) -> None:
+    """The children of one Map, three states each, moved by two workers at once: each
+    worker's cached last event id goes stale as the other appends, so its fast path must
+    see that (on SQLite from the history itself: the fast path writes no execution row)
+    and fall back, and the history stays gapless with every event once."""
+
+    @harness.tool("inc")
+    def inc(payload: Any, ctx: Any) -> Any:
+        return payload["n"] + 1
+
+    child = _chain(4)  # Pass, Task, Pass, Task
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "MaxConcurrency": 10,
+                "ItemProcessor": child,
+                "End": True,
+            }
+        },
+    }
+    harness.start_worker(concurrency=8)
+    harness.start_worker(concurrency=8)
+    result = harness.run(definition, [{"n": i} for i in range(60)])
+    assert result.status == "SUCCEEDED"
+    assert result.output == [{"n": i + 2} for i in range(60)]
+    history = harness.history(result.execution_id)
+    assert [event_id for event_id, _, _ in history] == list(range(1, len(history) + 1))
+    kinds = [kind for _, kind, _ in history]
+    assert kinds.count("TaskSucceeded") == 120 and kinds.count("MapIterationSucceeded") == 60
+    with harness.service.db.read() as conn:
+        state = lock_executions(conn, [result.execution_id], for_update=False)
+    assert state[result.execution_id][0] == len(history)
