@@ -45,7 +45,8 @@ class DefinitionVersionRow(SQLModel, table=True):
 
 class ExecutionRow(SQLModel, table=True):
     """One execution. ``last_event_id`` allocates history ids: every transaction that
-    appends events bumps it while holding the row lock, so ids stay gapless."""
+    appends events bumps it while holding the row lock, so ids stay gapless (on SQLite a
+    lower bound: see ``tables.executions``)."""
 
     __tablename__ = "executions"
     __table_args__ = (
