@@ -5,12 +5,13 @@ The worker computes such a transition from its cached execution row (see
 :meth:`~statemachine.engine.commit.BatchWriter.plan`) and commits it here, on a DBAPI
 connection of its own, without SQLAlchemy's transaction machinery:
 
-- SQLite: ``BEGIN IMMEDIATE``, the frame write, a read of the execution's last event id
-  (the guard), the history rows, ``COMMIT``: the statements of :mod:`.hot`, on the raw
-  driver. The execution row is not written: the history's own primary key says which
-  ids are taken (:data:`~statemachine.store.hot.SQLITE_LAST_EVENT`, which every SQLite
-  reader of ``last_event_id`` uses), and a page less per commit is about a sixth of
-  the commit's time (each page written costs the WAL's fsync some 15 us).
+- SQLite: ``BEGIN IMMEDIATE``, the frame write guarded by its version and by the
+  execution's last event id (read in the same statement), the history rows, ``COMMIT``:
+  the statements of :mod:`.hot`, on the raw driver. The execution row is not written:
+  the history's own primary key says which ids are taken
+  (:data:`~statemachine.store.hot.SQLITE_LAST_EVENT`, which every SQLite reader of
+  ``last_event_id`` uses), and a page less per commit is about a sixth of the commit's
+  time (each page written costs the WAL's fsync some 15 us).
 - PostgreSQL: ONE statement in autocommit mode (so one round trip, one implicit
   transaction): data-modifying CTEs move ``last_event_id`` from the cached value (taking
   the execution row's lock first, the lock order of every transaction), then write the
@@ -32,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from statemachine.store.db import Database
 from statemachine.store.hot import (
     INSERT_HISTORY_SQL,
-    SQLITE_LAST_EVENT_SQL,
+    SQLITE_FAST_FRAME_SQL,
     WRITE_FRAME_LEASED_SQL,
     history_values,
     pyformat,
@@ -110,12 +111,8 @@ class FastCommit:
         cursor = raw.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(WRITE_FRAME_LEASED_SQL, frame)
+            cursor.execute(SQLITE_FAST_FRAME_SQL, dict(frame, eid=execution_id, old=old))
             ok = cursor.rowcount == 1
-            if ok:
-                cursor.execute(SQLITE_LAST_EVENT_SQL, {"eid": execution_id})
-                row = cursor.fetchone()
-                ok = row is not None and row[0] == old
             if not ok:
                 cursor.execute("ROLLBACK")
                 return False

@@ -50,8 +50,12 @@ MOVE_LAST_SQL = (
 _MOVE_LAST_SQLITE = (
     f"UPDATE executions SET last_event_id = :last WHERE id = :eid AND {SQLITE_LAST_EVENT} = :old"
 )
-#: SQLite, the fast path's guard: a read (no page to write), in its BEGIN IMMEDIATE.
-SQLITE_LAST_EVENT_SQL = f"SELECT {SQLITE_LAST_EVENT} FROM executions WHERE id = :eid"
+#: SQLite, the fast path's one write before its history: the frame, if its version and
+#: the execution's last event id (a read: no page to write) are both what the worker had.
+SQLITE_FAST_FRAME_SQL = (
+    f"{WRITE_FRAME_LEASED_SQL} AND (SELECT {SQLITE_LAST_EVENT} FROM executions "
+    "WHERE id = :eid) = :old"
+)
 INSERT_HISTORY_SQL = (
     'INSERT INTO history (execution_id, id, "type", "timestamp", frame_id, details) '
     "VALUES (:execution_id, :id, :type, :timestamp, :frame_id, :details)"
