@@ -34,6 +34,20 @@ _SAMPLED = api.TraceFlags(api.TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
 
 
+class _Resource(Resource):
+    """A resource whose hash is computed once. The OTLP encoder groups spans by resource,
+    hashing the resource of every span, and ``Resource.__hash__`` JSON-encodes the
+    attributes each time: 7% of the exporter process's CPU under a durable load. The
+    attributes of a resource cannot change, so neither can its hash."""
+
+    def __init__(self, attributes: Any, schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def default_resource() -> Resource:
     """``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``, with ``service.name``
     ``statemachine`` when neither names the service."""
@@ -41,7 +55,7 @@ def default_resource() -> Resource:
     name = str(resource.attributes.get("service.name", ""))
     if name.startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": "statemachine"}))
-    return resource
+    return _Resource(resource.attributes, resource.schema_url)
 
 
 def to_readable(record: SpanRecord, resource: Resource) -> ReadableSpan:

@@ -207,3 +207,42 @@ def test_a_backlog_sheds_and_steers_the_share_down(monkeypatch: pytest.MonkeyPat
     finally:
         sink.events.clear()
         sink.shutdown()
+
+
+def test_the_exporters_resource_hashes_once_and_equals_the_sdks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The OTLP encoder hashes the resource of every span; ours computes that hash once
+    and still groups, compares and encodes as the SDK's own resource does."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+
+    from statemachine.observability import sdk
+    from statemachine.observability.spans import SpanRecord
+
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "svc")
+    resource = sdk.default_resource()
+    plain = Resource(dict(resource.attributes), resource.schema_url)
+    assert resource == plain and hash(resource) == hash(plain)
+    assert resource.attributes["service.name"] == "svc"
+    calls = [0]
+    real = Resource.__hash__
+
+    def counted(self: Resource) -> int:
+        calls[0] += 1
+        return real(self)
+
+    monkeypatch.setattr(Resource, "__hash__", counted)
+    assert hash(resource) == hash(plain) and calls == [1]  # only the plain one computed
+    record = SpanRecord(
+        name="S",
+        trace="0" * 31 + "1",
+        span_id=2,
+        parent_id=0,
+        start=1,
+        end=2,
+        attributes={"statemachine.state.type": "Pass"},
+    )
+    spans = [sdk.to_readable(record, resource) for _ in range(3)]
+    (group,) = encode_spans(spans).resource_spans  # one resource, three spans
+    assert len(group.scope_spans[0].spans) == 3
