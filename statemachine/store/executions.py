@@ -12,9 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from statemachine.store.db import appended
+from statemachine.store.hot import SQLITE_LAST_EVENT
 from statemachine.store.jsontext import canonical, content_hash, dumps, dumps_or_none, loads
 from statemachine.store.tables import (
     definition_versions,
@@ -156,15 +168,7 @@ _LOCK_MANY = (
 
 #: SQLite: the last event id is the larger of the column and the newest history row (the
 #: fast path appends history without writing the execution row, see ``hot``).
-_SQLITE_LAST = func.max(
-    executions.c.last_event_id,
-    func.coalesce(
-        select(func.max(history.c.id))
-        .where(history.c.execution_id == executions.c.id)
-        .scalar_subquery(),
-        0,
-    ),
-)
+_SQLITE_LAST = literal_column(SQLITE_LAST_EVENT)
 _SQLITE_COLUMNS = (executions.c.id, _SQLITE_LAST, *_LOCK_COLUMNS[2:])
 _SQLITE_ONE = select(*_SQLITE_COLUMNS).where(executions.c.id == bindparam("eid"))
 _SQLITE_MANY = (

@@ -3,6 +3,7 @@ are counted) while the shipping thread is over its CPU budget, never half a trac
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,70 +14,80 @@ from statemachine.observability.agent import AgentSink
 from statemachine.observability.observer import Observer
 from statemachine.runner import Runner
 
+NewSink = Callable[[], AgentSink]
+
+
+@pytest.fixture
+def new_sink() -> Iterator[NewSink]:
+    """Make sinks whose exporter stand-in reads and drops everything; shut down after."""
+    sinks: list[AgentSink] = []
+
+    def make() -> AgentSink:
+        sinks.append(AgentSink(command=["sh", "-c", "cat > /dev/null"]))
+        return sinks[-1]
+
+    yield make
+    for sink in sinks:
+        sink.shutdown()
+
+
 FLOW = {
     "StartAt": "A",
     "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}},
 }
 
 
-def test_over_budget_executions_run_untraced_and_whole() -> None:
-    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
-    try:
-        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+def test_over_budget_executions_run_untraced_and_whole(new_sink: NewSink) -> None:
+    sink = new_sink()
+    runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
 
-        sink.admit_share = 0.0  # tracing has cost far over its budget: shed
-        assert runner.run({"x": 1}).status == "SUCCEEDED"
-        assert sink.shed == 1
-        assert sink.events == [] and sink.pending_rows == 0
-        assert runner.execution is not None and runner.execution.observe is None
+    sink.admit_share = 0.0  # tracing has cost far over its budget: shed
+    assert runner.run({"x": 1}).status == "SUCCEEDED"
+    assert sink.shed == 1
+    assert sink.events == [] and sink.pending_rows == 0
+    assert runner.execution is not None and runner.execution.observe is None
 
-        sink.admit_share = 1.0  # caught up: the next execution is traced, every event of it
-        assert runner.run({"x": 2}).output == {"x": 2}
-        assert sink.shed == 1
-        # One item per step (skipping the stream header), its events inside.
-        kinds = [kind for step in sink.events if step[1] for kind, _ in step[2]]
-        assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionSucceeded"
-        assert len(kinds) == 6
-        ids = [step[1] for step in sink.events if step[1]]
-        assert ids == sorted(ids) and ids[0] == 1
-    finally:
-        sink.shutdown()
+    sink.admit_share = 1.0  # caught up: the next execution is traced, every event of it
+    assert runner.run({"x": 2}).output == {"x": 2}
+    assert sink.shed == 1
+    # One item per step (skipping the stream header), its events inside.
+    kinds = [kind for step in sink.events if step[1] for kind, _ in step[2]]
+    assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionSucceeded"
+    assert len(kinds) == 6
+    ids = [step[1] for step in sink.events if step[1]]
+    assert ids == sorted(ids) and ids[0] == 1
 
 
-def test_the_share_traced_is_steered_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_share_traced_is_steered_to_the_budget(
+    monkeypatch: pytest.MonkeyPatch, new_sink: NewSink
+) -> None:
     monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "0.1")
-    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
-    try:
-        assert sink.cpu_budget == 0.1 and sink.admit_share == 1.0
-        sink.adjust(0.4)  # four times the budget with everything traced
-        assert sink.admit_share == 0.25
-        admitted = [sink.admit() for _ in range(100)]
-        assert admitted.count(True) == 25  # evenly: every fourth execution
-        assert admitted[3] and not any(admitted[:3])
-        sink.adjust(0.1)  # on budget: stay
-        assert sink.admit_share == 0.25
-        sink.adjust(10.0)  # an odd interval moves the share by a factor 4 at most
-        assert sink.admit_share == 0.0625
-        sink.adjust(0.0)  # nothing cost anything: back up, doubling
-        sink.adjust(0.0)
-        sink.adjust(0.0)
-        assert sink.admit_share == 0.5
-        sink.adjust(0.0)
-        sink.adjust(0.0)
-        assert sink.admit_share == 1.0
-    finally:
-        sink.shutdown()
+    sink = new_sink()
+    assert sink.cpu_budget == 0.1 and sink.admit_share == 1.0
+    sink.adjust(0.4)  # four times the budget with everything traced
+    assert sink.admit_share == 0.25
+    admitted = [sink.admit() for _ in range(100)]
+    assert admitted.count(True) == 25  # evenly: every fourth execution
+    assert admitted[3] and not any(admitted[:3])
+    sink.adjust(0.1)  # on budget: stay
+    assert sink.admit_share == 0.25
+    sink.adjust(10.0)  # an odd interval moves the share by a factor 4 at most
+    assert sink.admit_share == 0.0625
+    sink.adjust(0.0)  # nothing cost anything: back up, doubling
+    sink.adjust(0.0)
+    sink.adjust(0.0)
+    assert sink.admit_share == 0.5
+    sink.adjust(0.0)
+    sink.adjust(0.0)
+    assert sink.admit_share == 1.0
 
 
-def test_a_large_budget_never_sheds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_budget_never_sheds(monkeypatch: pytest.MonkeyPatch, new_sink: NewSink) -> None:
     monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "100")
-    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
-    try:
-        sink.adjust(0.99)
-        assert all(sink.admit() for _ in range(50))
-        assert sink.shed == 0
-    finally:
-        sink.shutdown()
+    sink = new_sink()
+    sink.adjust(0.99)
+    assert all(sink.admit() for _ in range(50))
+    assert sink.shed == 0
 
 
 def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
@@ -114,24 +125,21 @@ def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
     assert [span.name for span in exporter.get_finished_spans()] == ["execution m"]
 
 
-def test_the_engine_thread_ships_when_the_pipe_has_room() -> None:
+def test_the_engine_thread_ships_when_the_pipe_has_room(new_sink: NewSink) -> None:
     """At an execution's start, queued steps go to the exporter from the engine's own
     thread (no hand-off to the shipping thread) when that cannot block."""
-    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
-    try:
-        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
-        assert runner.run({"x": 1}).status == "SUCCEEDED"
-        assert sink.events and not sink.ship_here()  # no exporter process started yet
-        sink.flush()  # the shipping thread's way: starts the process, ships everything
-        assert sink.events == [] and sink.events_shipped == 6
-        assert runner.run({"x": 2}).status == "SUCCEEDED"
-        with sink._lock:  # another thread is writing: the engine's thread leaves it
-            assert not sink.ship_here()
-        assert sink.ship_here()
-        assert sink.events == [] and sink.events_shipped == 12 and sink.dropped == 0
-        assert sink.shipped_here_seconds > 0
-    finally:
-        sink.shutdown()
+    sink = new_sink()
+    runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+    assert runner.run({"x": 1}).status == "SUCCEEDED"
+    assert sink.events and not sink.ship_here()  # no exporter process started yet
+    sink.flush()  # the shipping thread's way: starts the process, ships everything
+    assert sink.events == [] and sink.events_shipped == 6
+    assert runner.run({"x": 2}).status == "SUCCEEDED"
+    with sink._lock:  # another thread is writing: the engine's thread leaves it
+        assert not sink.ship_here()
+    assert sink.ship_here()
+    assert sink.events == [] and sink.events_shipped == 12 and sink.dropped == 0
+    assert sink.shipped_here_seconds > 0
 
 
 def test_the_engine_thread_never_waits_on_a_full_pipe(
@@ -187,7 +195,9 @@ def test_the_engine_thread_never_waits_on_a_full_pipe(
         sink.shutdown()
 
 
-def test_a_backlog_sheds_and_steers_the_share_down(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_backlog_sheds_and_steers_the_share_down(
+    monkeypatch: pytest.MonkeyPatch, new_sink: NewSink
+) -> None:
     """When the exporter process falls behind, the queue grows (and with it the garbage
     collector's work in the engine's thread): trace less, whatever the measured cost."""
     import time
@@ -195,18 +205,15 @@ def test_a_backlog_sheds_and_steers_the_share_down(monkeypatch: pytest.MonkeyPat
     from statemachine.observability import agent
 
     monkeypatch.setenv("STATEMACHINE_OTEL_CPU_BUDGET", "0.1")
-    sink = AgentSink(command=["sh", "-c", "cat > /dev/null"])
-    try:
-        sink.events.extend([(1, 1, [], 0, 1, None)] * (agent.EVENT_BATCH + 1))
-        sink._last = (time.monotonic() - 1.0, 0.0, 0)
-        monkeypatch.setattr(agent, "STEP_COST", 0.0)  # tracing itself cost nothing here
-        sink._measure()
-        assert sink.admit_share == 0.5  # twice the budget: half the share
-        sink.events.extend([(1, 1, [], 0, 1, None)] * agent.BACKLOG)
-        assert not sink.admit() and sink.shed == 1  # far behind: none at all
-    finally:
-        sink.events.clear()
-        sink.shutdown()
+    sink = new_sink()
+    sink.events.extend([(1, 1, [], 0, 1, None)] * (agent.EVENT_BATCH + 1))
+    sink._last = (time.monotonic() - 1.0, 0.0, 0)
+    monkeypatch.setattr(agent, "STEP_COST", 0.0)  # tracing itself cost nothing here
+    sink._measure()
+    assert sink.admit_share == 0.5  # twice the budget: half the share
+    sink.events.extend([(1, 1, [], 0, 1, None)] * agent.BACKLOG)
+    assert not sink.admit() and sink.shed == 1  # far behind: none at all
+    sink.events.clear()
 
 
 def test_the_exporters_resource_hashes_once_and_equals_the_sdks(
