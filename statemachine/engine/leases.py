@@ -83,6 +83,12 @@ class Leases:
         if rows and len(rows) == room:
             self._claim_soon = True
         for held in claimed:
+            if held.id in self._held or held.id in self._running:
+                # Claimed again while this worker still held it under the old lease (a
+                # callback answered the token while its handler ran, giving the lease
+                # up): what was running or queued for the old lease is obsolete now, and
+                # left queued it would go stale in the new one's batch and take it along.
+                self._drop(held.id)
             self._held[held.id] = held
             self._dispatch_inbox(held, now)
 
@@ -113,11 +119,14 @@ class Leases:
     # -- leases ------------------------------------------------------------------------
 
     def _drop(self, frame_id: int) -> None:
-        """Forget a frame someone else now owns (or that was cancelled)."""
+        """Forget a frame someone else now owns (or that was cancelled), and whatever
+        was running or queued for it."""
         self._held.pop(frame_id, None)
         running = self._running.pop(frame_id, None)
         if running is not None and running.future is not None:
             running.future.cancel()
+        if any(item[0].id == frame_id for item in self._ready):
+            self._ready = [item for item in self._ready if item[0].id != frame_id]
 
     def _give_back(self, held: list[Held]) -> None:
         ids = [h.id for h in held]
@@ -145,7 +154,6 @@ class Leases:
         for frame_id in [f for f in self._held if f not in mine]:
             log.warning("lost the lease of frame %s", frame_id)
             self._drop(frame_id)
-            self._ready = [item for item in self._ready if item[0].id != frame_id]
 
     def _time_out_executions(self) -> None:
         now = self.now()

@@ -4,6 +4,7 @@ stop, redrive; and lease recovery between workers."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -59,6 +60,86 @@ def test_callback_success_failure_and_bad_tokens(harness: Any) -> None:
     service.send_task_failure(tokens[1], "Human.Rejected", "nope")
     result = harness.wait(second.execution_id)
     assert (result.status, result.error, result.cause) == ("FAILED", "Human.Rejected", "nope")
+
+
+@pytest.mark.parametrize("after", ["Pass", "Map"])
+def test_callback_answered_while_its_handler_still_runs(harness: Any, after: str) -> None:
+    """The token is answered before the handler returns, and the worker that runs the
+    handler claims the answered frame again (its lease was given up) before the handler's
+    return arrives: the late return must not make the worker forget the frame it now
+    holds under a new lease, or the execution would wait forever."""
+    service = harness.service
+    moved_on = threading.Event()
+
+    @harness.tool("ask")
+    def ask(payload: Any, ctx: Any) -> Any:
+        service.send_task_success(ctx.task_token, {"answer": 1})
+        # Return only once the answer has been taken up (or give up after a while: the
+        # test then checks the other order, which must work too).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not moved_on.is_set():
+            events = harness.history(ctx.execution_id)
+            if any(kind == "TaskSucceeded" for _, kind, _ in events):
+                moved_on.set()
+            time.sleep(0.01)
+        return None
+
+    then = (
+        {"Type": "Pass", "End": True}
+        if after == "Pass"
+        else {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "One", "States": {"One": {"Type": "Pass", "End": True}}},
+            "ResultPath": "$.each",
+            "End": True,
+        }
+    )
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "tool:ask.waitForTaskToken",
+                "ResultPath": "$.answer",
+                "Next": "Then",
+            },
+            "Then": then,
+        },
+    }
+    worker = harness.start_worker()
+    result = harness.run(definition, {"items": [1, 2]})
+    harness.wait_for(moved_on.is_set)  # the handler saw it before it returned
+    assert result.status == "SUCCEEDED", result
+    assert result.output["answer"] == {"answer": 1}
+    harness.wait_for(lambda: not worker._held and not worker._running)
+
+
+def test_callbacks_answered_by_their_own_handlers(harness: Any) -> None:
+    """Handlers that answer their own token and return at once, many at a time: the
+    answer and the handler's return reach the worker in either order, often in the same
+    loop turn as the claim of the answered frame. Every execution must finish."""
+
+    @harness.tool("ask")
+    def ask(payload: Any, ctx: Any) -> Any:
+        harness.service.send_task_success(ctx.task_token, payload)
+        return None
+
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {"Type": "Task", "Resource": "tool:ask.waitForTaskToken", "Next": "Again"},
+            "Again": {"Type": "Task", "Resource": "tool:ask.waitForTaskToken", "End": True},
+        },
+    }
+    worker = harness.start_worker(concurrency=8)
+    service = harness.service
+    service.register_state_machine("m", definition)
+    started = [service.start_execution("m", i, name=f"e{i}") for i in range(40)]
+    for i, execution in enumerate(started):
+        result = harness.wait(execution.execution_id)
+        assert (result.status, result.output) == ("SUCCEEDED", i)
+    harness.wait_for(lambda: not worker._held and not worker._running)
 
 
 def test_callback_timeout(harness: Any) -> None:
