@@ -132,6 +132,9 @@ class Leases:
         ids = [h.id for h in held]
         for frame_id in ids:
             self._drop(frame_id)
+        self._give_back_ids(ids)
+
+    def _give_back_ids(self, ids: list[int]) -> None:
         try:
             with self.db.write() as conn:
                 fr_repo.release_leases(conn, self.worker_id, ids)
@@ -154,6 +157,12 @@ class Leases:
         for frame_id in [f for f in self._held if f not in mine]:
             log.warning("lost the lease of frame %s", frame_id)
             self._drop(frame_id)
+        unknown = [f for f in mine if f not in self._held]
+        if unknown:
+            # Leased to this worker, yet it holds no such frame: a bug, and renewing the
+            # lease forever would hang the execution. Give the frames back to be claimed.
+            log.error("frames %s were leased to this worker but not held; releasing", unknown)
+            self._give_back_ids(unknown)
 
     def _time_out_executions(self) -> None:
         now = self.now()

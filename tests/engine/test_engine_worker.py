@@ -166,6 +166,39 @@ def test_sleeping_executions_hold_no_worker(harness: Any) -> None:
     assert all(harness.service.describe_execution(i).status == "RUNNING" for i in ids)
 
 
+def test_a_frame_leased_to_a_worker_that_does_not_hold_it_is_given_back(harness: Any) -> None:
+    """A safety net: a frame whose lease names this worker while the worker holds no such
+    frame (a bug, or a row edited by hand) must not be renewed forever; the worker gives
+    it back at its next renewal and the execution carries on."""
+    from sqlalchemy import update
+
+    from statemachine.store.db import now_micros
+    from statemachine.store.tables import frames
+
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    worker = harness.start_worker(lease_seconds=0.6)
+    harness.service.register_state_machine("m", definition)
+    execution = harness.service.start_execution("m", {"a": 1}, name="orphan")
+    harness.wait_for(lambda: _frame_status(harness) == "SLEEPING")
+    with harness.service.db.write() as conn:
+        conn.execute(
+            update(frames).values(
+                lease_owner=worker.worker_id, lease_expires=now_micros() + 3_600_000_000
+            )
+        )
+    result = harness.wait(execution.execution_id)
+    assert (result.status, result.output) == ("SUCCEEDED", {"a": 1})
+
+
+def _frame_status(harness: Any) -> str | None:
+    from sqlalchemy import select
+
+    from statemachine.store.tables import frames
+
+    with harness.service.db.read() as conn:
+        return conn.execute(select(frames.c.status)).scalar()
+
+
 def test_wait_state_wakes_up(harness: Any) -> None:
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
     harness.start_worker()
