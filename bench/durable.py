@@ -12,6 +12,9 @@ Per backend (SQLite file in WAL mode with synchronous=FULL; PostgreSQL at
                committed transaction, a task's result committed with the next state's entry)
 3. dbos      - the same 100-step workflow written for DBOS (``pip install -e '.[bench]'``)
                on the same kind of database, in a subprocess; workflow time compared
+   store     - the same transitions' writes replayed through the engine's store alone
+               (its FastCommit: same statements, same tables, same rows; no interpreter,
+               no worker): what the database allows for this transaction shape
 4. many      - 100 executions of the chain at once on one worker: aggregate transitions/s
                (group commit puts many transitions in one transaction)
 5. resume    - ``kill -9`` of a worker process, then from spawning a new worker process
@@ -47,7 +50,8 @@ from sqlalchemy import func, select  # noqa: E402
 from statemachine.engine.worker import Worker  # noqa: E402
 from statemachine.handlers.registry import ToolRegistry  # noqa: E402
 from statemachine.service import Service  # noqa: E402
-from statemachine.store.tables import history  # noqa: E402
+from statemachine.store.fast import FastCommit  # noqa: E402
+from statemachine.store.tables import executions, frames, history  # noqa: E402
 
 CHAIN = 100
 PG_ADMIN = os.environ.get("STATEMACHINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -249,6 +253,66 @@ def engine_run(url: str, executions: int, tag: str) -> tuple[float, float, int]:
     return entered / seconds, seconds, worker.commits
 
 
+def store_run(url: str, seconds: float = 1.0) -> float:
+    """Commits/s of the chain's own transition writes through the store alone.
+
+    The history of the last chain that succeeded is replayed, one commit per transition
+    as the worker grouped it (the rows of each commit, their types and details), onto a
+    fresh execution whose frame is written with the chain's own snapshot, through the
+    worker's :class:`FastCommit`: the engine's statements on the engine's tables, minus
+    the interpreter and the worker around them."""
+    service = Service(url)
+    with service.db.read() as conn:
+        done = conn.execute(
+            select(executions.c.id)
+            .where(executions.c.status == "SUCCEEDED", executions.c.state_machine == "chain")
+            .order_by(executions.c.start_date.desc())
+            .limit(1)
+        ).scalar_one()
+        template = conn.execute(
+            select(history.c.id, history.c.type, history.c.details, history.c.frame_id)
+            .where(history.c.execution_id == done, history.c.id > 1)
+            .order_by(history.c.id)
+        ).all()
+        snapshot = conn.execute(
+            select(frames.c.snapshot).where(frames.c.execution_id == done)
+        ).scalar_one()
+    # The worker commits a transition's rows together; its state-entered event opens it.
+    commits: list[list[tuple[str, str]]] = []
+    for _, kind, details, _ in template:
+        if kind.endswith("StateEntered") or not commits:
+            commits.append([])
+        commits[-1].append((kind, details))
+    fast = FastCommit(service.db)
+    n, elapsed = 0, 0.0
+    while elapsed < seconds:  # only the commits are timed, not each execution's set-up
+        execution = service.start_execution("chain", {"n": 0}, name=f"store-{uuid.uuid4().hex}")
+        eid = execution.execution_id
+        with service.db.read() as conn:
+            fid, version = conn.execute(
+                select(frames.c.id, frames.c.version).where(frames.c.execution_id == eid)
+            ).one()
+        last = 1
+        for rows in commits:
+            batch = [
+                {"execution_id": eid, "id": last + 1 + i, "type": kind, "timestamp": 0,
+                 "frame_id": fid, "details": details}
+                for i, (kind, details) in enumerate(rows)
+            ]  # fmt: skip
+            frame = {"fid": fid, "ver": version, "b_snapshot": snapshot, "b_inbox": None}
+            start = time.perf_counter()
+            assert fast.commit(frame, eid, last, last + len(rows), batch)
+            elapsed += time.perf_counter() - start
+            n += 1
+            version += 1
+            last += len(rows)
+        service.stop_execution(eid)
+    rate = n / elapsed
+    fast.close()
+    service.close()
+    return rate
+
+
 DBOS_SCRIPT = r"""
 import json, sys, time
 from dbos import DBOS
@@ -374,7 +438,7 @@ def bench(backend: str, rounds: int) -> None:
     print(f"\n== {backend} ==")
     rows: dict[str, list[float]] = {
         "ceiling": [], "single": [], "many": [], "dbos": [], "dbos_own": [], "ours": [],
-        "commits": [],
+        "commits": [], "store": [],
     }  # fmt: skip
     with database(backend) as (url, connect):
         engine_run(url, 1, "warmup")
@@ -384,6 +448,7 @@ def bench(backend: str, rounds: int) -> None:
             rows["single"].append(rate)
             rows["ours"].append(seconds)
             rows["commits"].append(commits)
+            rows["store"].append(store_run(url))
             dbos_seconds = dbos_run(backend, url)
             if dbos_seconds is not None:
                 rows["dbos"].append(dbos_seconds)
@@ -406,6 +471,10 @@ def bench(backend: str, rounds: int) -> None:
     print(
         f"  commits for the 100-state workflow (50 Pass + 50 Task): "
         f"{med('commits'):.0f}; workflow time {med('ours') * 1000:.1f} ms from ExecutionStarted"
+    )
+    print(
+        f"  its writes through the store alone {med('store'):10.0f} commits/s"
+        f"     {med('store') / ceil:5.2f}x ceiling (same writes, no interpreter or worker)"
     )
     if rows["dbos"]:
         print(
