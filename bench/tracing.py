@@ -19,6 +19,12 @@ trivial tool) on an embedded worker, (b) 20 such chains at once; the in-memory r
 (c) a 50-step Task chain, (d) a 200-state Pass chain carrying 1 KB and (e) a Map over
 1,000 items with a Pass inside (d and e as in bench/interpreter.py: one span per trivial
 transition, the worst case). Target: tracing on at most 10 % slower.
+
+Before each measurement the benchmark waits until the exporter process has caught up
+with everything earlier (nothing queued for it, its CPU time still), so that neither side
+of a comparison runs while the exporter still works through the previous one's spans;
+"catch-up" is how long that took after the "on" runs (median): the exporter's work that
+was still queued when the run ended.
 """
 
 from __future__ import annotations
@@ -208,6 +214,35 @@ def durable_case(workdir: Path, executions: int) -> Measure:
     return measure
 
 
+def settle(sink: Any, timeout: float = 120.0) -> float:
+    """Wait until the exporter process has everything queued for it and has stopped
+    using the CPU (its CPU time still for 0.1 s), so that a measurement is not slowed by
+    the exporter still working through an earlier one; returns the seconds waited."""
+    start = time.monotonic()
+    backlog = getattr(sink, "backlog", None)
+    process = getattr(sink, "_process", None)
+    last = -1.0
+    while time.monotonic() - start < timeout:
+        if backlog is not None and backlog() > 0:
+            sink.flush()
+            time.sleep(0.05)
+            continue
+        used = _cpu_seconds(process.pid) if process is not None else 0.0
+        if used == last:
+            break
+        last = used
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -238,20 +273,26 @@ def main() -> None:
         print(
             f"{'workload':42} {'off':>9} {'on':>9} {'change':>8}"
             f"   {'off/cpu-s':>10} {'on/cpu-s':>10} {'change':>8}   {'traced':>7}"
+            f" {'catch-up':>9}"
         )
         sink: Any = observer.spans
         for label, measure in cases:
             rows = []
             for _ in range(args.rounds):
+                settle(sink)
                 off = measure(None, args.seconds)
                 shed = getattr(sink, "shed", 0)
                 on = measure(observer, args.seconds)
                 traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
-                rows.append((off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced))
+                behind = settle(sink)  # the exporter's work left over after the run
+                rows.append(
+                    (off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced, behind)
+                )
             m = [statistics.median(column) for column in zip(*rows, strict=True)]
             print(
                 f"{label:42} {m[0]:9,.0f} {m[1]:9,.0f} {m[2] - 1:+8.1%}"
                 f"   {m[3]:10,.0f} {m[4]:10,.0f} {m[5] - 1:+8.1%}   {m[6]:7.0%}"
+                f" {m[7]:8.2f}s"
             )
     finally:
         spans = getattr(observer.spans, "exported", 0)

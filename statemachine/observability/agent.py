@@ -425,6 +425,16 @@ class AgentSink:
         self._lock = threading.Lock()
         self._wake = threading.Event()
 
+    def backlog(self) -> int:
+        """What is not yet with the exporter process: records, steps and rows queued
+        here, plus the bytes in the pipe it has not read (0: it has everything; it may
+        still be encoding the last of it)."""
+        queued = len(self._queue) + len(self.events) + self.pending_rows + len(self._carry)
+        process = self._process
+        if process is not None and process.stdin is not None and not process.stdin.closed:
+            queued += _pipe_unread(process.stdin)
+        return queued
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Flush, close the pipe and give the exporter ``timeout`` seconds to finish."""
         if self._closed:
@@ -469,6 +479,18 @@ def _pipe_room(pipe: IO[bytes]) -> int | None:
     except (OSError, AttributeError, ValueError, ImportError):
         return None
     return size - queued
+
+
+def _pipe_unread(pipe: IO[bytes]) -> int:
+    """Bytes written to ``pipe`` that the reader has not read yet (Linux; else 0)."""
+    try:
+        import fcntl
+        import termios
+
+        unread = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, AttributeError, ValueError, ImportError):
+        return 0
+    return int.from_bytes(unread, sys.byteorder)
 
 
 def _write_now(fd: int, data: bytes) -> int:

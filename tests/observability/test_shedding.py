@@ -3,6 +3,7 @@ are counted) while the shipping thread is over its CPU budget, never half a trac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -253,3 +254,25 @@ def test_the_exporters_resource_hashes_once_and_equals_the_sdks(
     spans = [sdk.to_readable(record, resource) for _ in range(3)]
     (group,) = encode_spans(spans).resource_spans  # one resource, three spans
     assert len(group.scope_spans[0].spans) == 3
+
+
+def test_the_backlog_counts_what_the_exporter_has_not_read(tmp_path: Path) -> None:
+    """``backlog()`` (what the benchmark waits on between measurements): steps queued
+    here and bytes in the pipe the exporter has not read, 0 once it has read them all."""
+    go = tmp_path / "go"
+    script = f"while [ ! -e {go} ]; do sleep 0.01; done; cat > /dev/null"
+    sink = AgentSink(command=["sh", "-c", script])
+    try:
+        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+        assert runner.run({"x": 1}).status == "SUCCEEDED"
+        assert sink.backlog() == len(sink.events) > 0  # queued here, no process yet
+        sink.flush()
+        assert sink.events == [] and sink.backlog() > 0  # in the pipe, unread
+        go.touch()
+        deadline = time.monotonic() + 30
+        while sink.backlog() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sink.backlog() == 0
+    finally:
+        go.touch()
+        sink.shutdown()
