@@ -270,7 +270,7 @@ def store_run(url: str, seconds: float = 1.0) -> float:
             .limit(1)
         ).scalar_one()
         template = conn.execute(
-            select(history.c.id, history.c.type, history.c.details, history.c.frame_id)
+            select(history.c.type, history.c.details)
             .where(history.c.execution_id == done, history.c.id > 1)
             .order_by(history.c.id)
         ).all()
@@ -279,7 +279,7 @@ def store_run(url: str, seconds: float = 1.0) -> float:
         ).scalar_one()
     # The worker commits a transition's rows together; its state-entered event opens it.
     commits: list[list[tuple[str, str]]] = []
-    for _, kind, details, _ in template:
+    for kind, details in template:
         if kind.endswith("StateEntered") or not commits:
             commits.append([])
         commits[-1].append((kind, details))

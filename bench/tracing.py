@@ -220,13 +220,13 @@ def settle(sink: Any, timeout: float = 120.0) -> float:
     the exporter still working through an earlier one; returns the seconds waited."""
     start = time.monotonic()
     backlog = getattr(sink, "backlog", None)
-    process = getattr(sink, "_process", None)
     last = -1.0
     while time.monotonic() - start < timeout:
         if backlog is not None and backlog() > 0:
             sink.flush()
             time.sleep(0.05)
             continue
+        process = getattr(sink, "_process", None)  # (a flush may have started it)
         used = _cpu_seconds(process.pid) if process is not None else 0.0
         if used == last:
             break
@@ -276,15 +276,15 @@ def main() -> None:
             f" {'catch-up':>9}"
         )
         sink: Any = observer.spans
+        settle(sink)
         for label, measure in cases:
             rows = []
             for _ in range(args.rounds):
-                settle(sink)
                 off = measure(None, args.seconds)
                 shed = getattr(sink, "shed", 0)
                 on = measure(observer, args.seconds)
                 traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
-                behind = settle(sink)  # the exporter's work left over after the run
+                behind = settle(sink)  # the exporter's work left over (and the next start)
                 rows.append(
                     (off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced, behind)
                 )

@@ -432,7 +432,7 @@ class AgentSink:
         queued = len(self._queue) + len(self.events) + self.pending_rows + len(self._carry)
         process = self._process
         if process is not None and process.stdin is not None and not process.stdin.closed:
-            queued += _pipe_unread(process.stdin)
+            queued += _pipe_unread(process.stdin) or 0
         return queued
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -471,25 +471,23 @@ def _pipe_room(pipe: IO[bytes]) -> int | None:
     """Bytes that can be written to ``pipe`` now without blocking (Linux), else None."""
     try:
         import fcntl
-        import termios
 
-        fd = pipe.fileno()
-        size = fcntl.fcntl(fd, _F_GETPIPE_SZ)
-        queued = int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+        size = fcntl.fcntl(pipe.fileno(), _F_GETPIPE_SZ)
     except (OSError, AttributeError, ValueError, ImportError):
         return None
-    return size - queued
+    unread = _pipe_unread(pipe)
+    return None if unread is None else size - unread
 
 
-def _pipe_unread(pipe: IO[bytes]) -> int:
-    """Bytes written to ``pipe`` that the reader has not read yet (Linux; else 0)."""
+def _pipe_unread(pipe: IO[bytes]) -> int | None:
+    """Bytes written to ``pipe`` that the reader has not read yet (Linux), else None."""
     try:
         import fcntl
         import termios
 
         unread = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
     except (OSError, AttributeError, ValueError, ImportError):
-        return 0
+        return None
     return int.from_bytes(unread, sys.byteorder)
 
 
