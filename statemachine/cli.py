@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from statemachine import startup
+
 # command name -> (module, summary); each module exposes add_arguments(parser) and run(args)
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("statemachine.commands.validate", "check definitions (for CI and pre-commit)"),
@@ -32,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Commands that call :func:`statemachine.startup.resume` themselves, after their imports.
+FAST_START = frozenset({"worker", "serve", "run"})
+
+
 class UsageError(Exception):
     """A bad command line; printed without a traceback, exit code 2."""
 
@@ -48,7 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; ``argv`` None means this process's own command line, which is
+    when the start-up pauses the garbage collector (see :mod:`statemachine.startup`)."""
+    if argv is None:
+        startup.pause()
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        startup.resume()
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         if argv and argv[0] not in {"-h", "--help"}:
@@ -65,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = sub.parse_args(argv[1:])
     except SystemExit as exc:
         return 2 if exc.code not in (0, None) else 0
+    if name not in FAST_START:
+        startup.resume()
     runner: Callable[[argparse.Namespace], int] = module.run
     try:
         return runner(args)

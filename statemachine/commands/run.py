@@ -79,6 +79,7 @@ def read_input(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from statemachine import startup
     from statemachine.cli import UsageError
     from statemachine.clock import SystemClock, VirtualClock
     from statemachine.definition import load
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         clock=clock,
         payload_limit=args.payload_limit or None,
     )
+    startup.resume()
     result = runner.run(execution_input, name=args.name)
     if args.json or args.query:
         print_json(result.to_json(), args.query)
@@ -132,6 +134,7 @@ def run_durable(args: argparse.Namespace, machine: Any, execution_input: Any) ->
     import threading
     import uuid
 
+    from statemachine import startup
     from statemachine.cli import UsageError
     from statemachine.errors import ExecutionAlreadyExists
     from statemachine.service import Service
@@ -152,6 +155,7 @@ def run_durable(args: argparse.Namespace, machine: Any, execution_input: Any) ->
         execution = service.describe_execution(execution_arn(sm_name, name))
         if execution.status == "RUNNING":  # same name, different input
             raise UsageError(str(exc)) from exc
+    startup.resume()
     if execution.status == "RUNNING":
         worker = service.worker(worker_id=f"run-{sm_name}-{name}", poll_interval=0.05)
         interrupted = threading.Event()

@@ -153,6 +153,7 @@ def load_definitions(service: Service, directory: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from statemachine import startup
     from statemachine.cli import UsageError
 
     logging.basicConfig(
@@ -205,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_worker:
         worker = service.worker(concurrency=args.concurrency, poll_interval=args.poll_interval)
     app = create_app(service, settings, worker=worker)
+    startup.resume()
     thread = worker.start_thread() if worker is not None else None
     if worker is not None:
         log.info("embedded worker %s started", worker.worker_id)

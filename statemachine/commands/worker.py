@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from statemachine import startup
     from statemachine.cli import UsageError
     from statemachine.handlers.registry import load_handlers
 
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:
             raise UsageError(f"cannot load handlers {spec!r}: {type(exc).__name__}: {exc}") from exc
 
+    import statemachine.model.build  # noqa: F401  (the first claim builds a definition)
     from statemachine.engine.worker import Worker
 
     try:
@@ -93,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     worker.install_signal_handlers()
+    startup.resume()
     logging.getLogger("statemachine.worker").info(
         "worker %s started (concurrency %d)", worker.worker_id, worker.concurrency
     )
