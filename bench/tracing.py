@@ -7,9 +7,11 @@
 execution, state, task, iteration and branch, shipped to the exporter process and sent
 over OTLP/HTTP to a collector stand-in (a separate process on 127.0.0.1 that counts the
 bytes), plus the metrics. "Off" is the same code with no observer (the hooks are a
-``None`` check). Each round measures off then on for ``--seconds`` each; the table shows
-the median of the rounds and the median of the per-round ratios (only same-run ratios
-mean anything on a shared machine), as wall-clock transitions/s and as transitions per
+``None`` check). Each round measures off and on for ``--seconds`` each (off first in
+even rounds, on first in odd ones); the table shows the median of the rounds and the
+median of the per-round ratios (only same-run ratios mean anything on a shared machine),
+with the middle half of the wall-clock ratios (their quartiles: how noisy the rounds
+were), as wall-clock transitions/s and as transitions per
 CPU-second of the benchmark process (which leaves out the exporter and collector
 processes: on a machine without a spare core they compete with the engine for the CPU,
 and the wall-clock figure shows that too).
@@ -214,6 +216,17 @@ def durable_case(workdir: Path, executions: int) -> Measure:
     return measure
 
 
+def measure_on(
+    measure: Measure, observer: Any, sink: Any, seconds: float
+) -> tuple[tuple[float, float, int], float, float]:
+    """One measurement with tracing on, then the wait for the exporter to catch up:
+    (the measurement, the share of its executions traced, the seconds waited)."""
+    shed = getattr(sink, "shed", 0)
+    on = measure(observer, seconds)
+    traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
+    return on, traced, settle(sink)  # the exporter's work left over (and the next start)
+
+
 def settle(sink: Any, timeout: float = 120.0) -> float:
     """Wait until the exporter process has everything queued for it and has stopped
     using the CPU (its CPU time still for 0.1 s), so that a measurement is not slowed by
@@ -271,7 +284,7 @@ def main() -> None:
     ]
     try:
         print(
-            f"{'workload':42} {'off':>9} {'on':>9} {'change':>8}"
+            f"{'workload':42} {'off':>9} {'on':>9} {'change':>8} {'middle half':>12}"
             f"   {'off/cpu-s':>10} {'on/cpu-s':>10} {'change':>8}   {'traced':>7}"
             f" {'catch-up':>9}"
         )
@@ -279,18 +292,24 @@ def main() -> None:
         settle(sink)
         for label, measure in cases:
             rows = []
-            for _ in range(args.rounds):
-                off = measure(None, args.seconds)
-                shed = getattr(sink, "shed", 0)
-                on = measure(observer, args.seconds)
-                traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
-                behind = settle(sink)  # the exporter's work left over (and the next start)
+            for r in range(args.rounds):
+                # Off first in even rounds, on first in odd ones: a machine whose speed
+                # drifts within a round favours neither side.
+                if r % 2:
+                    on, traced, behind = measure_on(measure, observer, sink, args.seconds)
+                    off = measure(None, args.seconds)
+                else:
+                    off = measure(None, args.seconds)
+                    on, traced, behind = measure_on(measure, observer, sink, args.seconds)
                 rows.append(
                     (off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced, behind)
                 )
             m = [statistics.median(column) for column in zip(*rows, strict=True)]
+            changes = [row[2] - 1 for row in rows]
+            quartiles = statistics.quantiles(changes, n=4) if len(rows) > 1 else changes * 3
             print(
                 f"{label:42} {m[0]:9,.0f} {m[1]:9,.0f} {m[2] - 1:+8.1%}"
+                f" {quartiles[0]:+6.0%}..{quartiles[2]:+4.0%}"
                 f"   {m[3]:10,.0f} {m[4]:10,.0f} {m[5] - 1:+8.1%}   {m[6]:7.0%}"
                 f" {m[7]:8.2f}s"
             )
