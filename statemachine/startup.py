@@ -2,12 +2,14 @@
 
 Importing the worker (SQLAlchemy, the interpreter's many classes) allocates hundreds of
 thousands of objects that all live as long as the process. The collector, triggered by
-allocation counts, traverses them again and again and finds nothing to free: about a
-quarter of the start-up time, which is the time a restarted worker takes to resume its
-executions. The command line calls :func:`pause` when it starts as a process, and the
-long-running commands (``worker``, ``serve``, ``run``) call :func:`resume` once their
-imports are done: it moves everything allocated so far to the permanent generation
-(:func:`gc.freeze`, so later collections skip it too) and turns the collector back on.
+allocation counts, traverses them again and again and finds nothing to free: a few per
+cent of the start-up time with a warm bytecode cache, about a quarter when the modules
+compile from source (``PYTHONDONTWRITEBYTECODE``), and the start-up is the time a
+restarted worker takes to resume its executions. The command line calls :func:`pause`
+when it starts as a process, and the long-running commands (``worker``, ``serve``,
+``run``) call :func:`resume` once their imports are done: it moves everything allocated
+so far to the permanent generation (:func:`gc.freeze`, so later collections skip it too)
+and turns the collector back on.
 """
 
 from __future__ import annotations
