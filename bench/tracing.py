@@ -223,7 +223,8 @@ def measure_on(
     (the measurement, the share of its executions traced, the seconds waited)."""
     shed = getattr(sink, "shed", 0)
     on = measure(observer, seconds)
-    traced = 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])
+    # (clamped: the count of untraced executions includes the measurement's warm-up run)
+    traced = min(1.0, max(0.0, 1 - (getattr(sink, "shed", 0) - shed) / max(1, on[2])))
     return on, traced, settle(sink)  # the exporter's work left over (and the next start)
 
 
