@@ -9,7 +9,9 @@ restarted worker takes to resume its executions. The command line calls :func:`p
 when it starts as a process, and the long-running commands (``worker``, ``serve``,
 ``run``) call :func:`resume` once their imports are done: it moves everything allocated
 so far to the permanent generation (:func:`gc.freeze`, so later collections skip it too)
-and turns the collector back on.
+and turns the collector back on. The few cycles the imports left as garbage (884 objects
+for the worker and the API, measured) are frozen with the rest: collecting them first
+would cost a full collection, some 90 ms, on the path to the first resumed transition.
 """
 
 from __future__ import annotations
