@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -350,15 +350,15 @@ def dbos_run(backend: str, url: str, runs: int = 3, wal: bool = True) -> float |
         import dbos  # noqa: F401
     except ImportError:
         return None
-    if backend == "sqlite":
-        path = Path(url.removeprefix("sqlite:///")).with_name(f"dbos-{uuid.uuid4().hex[:6]}.db")
-        if wal:
-            _sqlite_raw(path).close()
-        dbos_url = f"sqlite:///{path}"
-    else:
-        dbos_url = url.replace("postgresql+psycopg://", "postgresql://") + "_dbos"
     out = subprocess.run(
-        [sys.executable, "-c", DBOS_SCRIPT, dbos_url, str(CHAIN), str(runs + 1)],
+        [
+            sys.executable,
+            "-c",
+            DBOS_SCRIPT,
+            _dbos_url(backend, url, wal),
+            str(CHAIN),
+            str(runs + 1),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -394,6 +394,63 @@ while True:
 """
 
 
+def _dbos_url(backend: str, url: str, wal: bool = True) -> str:
+    """A fresh DBOS system database beside ours: on SQLite a new file (in WAL mode, as
+    ours, unless ``wal`` is False), on PostgreSQL the database ``<ours>_dbos``."""
+    if backend == "sqlite":
+        path = Path(url.removeprefix("sqlite:///")).with_name(f"dbos-{uuid.uuid4().hex[:6]}.db")
+        if wal:
+            _sqlite_raw(path).close()
+        return f"sqlite:///{path}"
+    return url.replace("postgresql+psycopg://", "postgresql://") + "_dbos"
+
+
+def _warm_cache_env(**extra: str) -> dict[str, str]:
+    """The environment of a spawned process with a bytecode cache of its own, as after
+    ``pip install`` (the first spawn fills it)."""
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="sm-pycache-"), **extra)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _kill_and_resume(
+    start: list[str],
+    resume: list[str],
+    env: dict[str, str],
+    last: Callable[[], float],
+    first_after: Callable[[float], float | None],
+    rounds: int,
+    stderr: int | None = None,
+) -> list[float]:
+    """Spawn ``start``; then, ``rounds`` times: wait until it makes progress, ``kill -9``
+    it, spawn ``resume`` and time from the spawn to its first step after the kill.
+    ``last()`` is the time (epoch seconds) of the newest step, ``first_after(t)`` that of
+    the first step after ``t`` (None while there is none)."""
+    latencies: list[float] = []
+    process = subprocess.Popen(start, env=env, stderr=stderr)
+    try:
+        for _ in range(rounds):
+            before, deadline = last(), time.monotonic() + 60
+            while last() <= before and time.monotonic() < deadline:
+                time.sleep(0.3)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed_at = last()
+            spawned = time.time()
+            process = subprocess.Popen(resume, env=env, stderr=stderr)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                first = first_after(killed_at)
+                if first is not None:
+                    latencies.append(first - spawned)
+                    break
+                time.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return latencies
+
+
 def dbos_resume_latency(backend: str, url: str, rounds: int = 3) -> list[float] | None:
     """DBOS measured like :func:`resume_latency`: a workflow of endless steps, ``kill -9``
     of its process, then from spawning a new process (whose ``DBOS.launch()`` recovers it)
@@ -403,56 +460,39 @@ def dbos_resume_latency(backend: str, url: str, rounds: int = 3) -> list[float] 
         import sqlalchemy
     except ImportError:
         return None
-    if backend == "sqlite":
-        path = Path(url.removeprefix("sqlite:///")).with_name(f"dbos-r-{uuid.uuid4().hex[:6]}.db")
-        _sqlite_raw(path).close()  # WAL, as ours
-        dbos_url = f"sqlite:///{path}"
-        steps = "operation_outputs"
-    else:
-        dbos_url = url.replace("postgresql+psycopg://", "postgresql://") + "_dbos"
-        steps = "dbos.operation_outputs"
-    cache = tempfile.mkdtemp(prefix="sm-pycache-")
-    env = dict(os.environ, PYTHONPYCACHEPREFIX=cache)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    command = [sys.executable, "-c", DBOS_FOREVER_SCRIPT, dbos_url]
+    dbos_url = _dbos_url(backend, url)
+    steps = "operation_outputs" if backend == "sqlite" else "dbos.operation_outputs"
     engine = sqlalchemy.create_engine(dbos_url.replace("postgresql://", "postgresql+psycopg://"))
     last_sql = sqlalchemy.text(f"SELECT max(completed_at_epoch_ms) FROM {steps}")
     first_sql = sqlalchemy.text(
         f"SELECT min(completed_at_epoch_ms) FROM {steps} WHERE completed_at_epoch_ms > :last"
     )
 
-    def last_step() -> int:
+    def last() -> float:
         try:
             with engine.connect() as conn:
-                return conn.execute(last_sql).scalar() or 0
+                return (conn.execute(last_sql).scalar() or 0) / 1000
         except sqlalchemy.exc.DBAPIError:  # the tables are not created yet
-            return 0
+            return 0.0
 
-    latencies: list[float] = []
-    process = subprocess.Popen([*command, "start"], env=env, stderr=subprocess.DEVNULL)
+    def first_after(t: float) -> float | None:
+        with engine.connect() as conn:
+            first = conn.execute(first_sql, {"last": round(t * 1000)}).scalar()
+        return None if first is None else first / 1000
+
+    command = [sys.executable, "-c", DBOS_FOREVER_SCRIPT, dbos_url]
     try:
-        for _ in range(rounds):
-            before, deadline = last_step(), time.monotonic() + 60
-            while last_step() <= before and time.monotonic() < deadline:
-                time.sleep(0.3)
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            last = last_step()
-            spawned = time.time()
-            process = subprocess.Popen([*command, "recover"], env=env, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                with engine.connect() as conn:
-                    first = conn.execute(first_sql, {"last": last}).scalar()
-                if first is not None:
-                    latencies.append(first / 1000 - spawned)
-                    break
-                time.sleep(0.01)
+        return _kill_and_resume(
+            [*command, "start"],
+            [*command, "recover"],
+            _warm_cache_env(),
+            last,
+            first_after,
+            rounds,
+            stderr=subprocess.DEVNULL,  # DBOS logs every step
+        )
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
         engine.dispose()
-    return latencies
 
 
 def resume_latency(url: str, rounds: int = 3) -> list[float]:
@@ -460,60 +500,34 @@ def resume_latency(url: str, rounds: int = 3) -> list[float]:
     the first transition it commits."""
     service = Service(url)
     service.register_state_machine("long", loop_definition())
-    execution = service.start_execution("long", {"n": 0}, name=f"resume-{uuid.uuid4().hex[:6]}")
-    # As after pip install: a warm bytecode cache (the first spawn fills it).
-    cache = tempfile.mkdtemp(prefix="sm-pycache-")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=cache)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    eid = service.start_execution(
+        "long", {"n": 0}, name=f"resume-{uuid.uuid4().hex[:6]}"
+    ).execution_id
     handlers = ROOT / "bench" / "_durable_tools.py"
     command = [
         sys.executable, "-m", "statemachine", "worker", "--db", url, "--worker-id", "resume",
         "--handlers", str(handlers), "--poll-interval", "0.05", "--log-level", "WARNING",
     ]  # fmt: skip
-    latencies = []
-    process = subprocess.Popen(command, env=env)
-    for _ in range(rounds):
-        _wait_progress(service, execution.execution_id)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    newest = select(func.max(history.c.timestamp)).where(history.c.execution_id == eid)
+
+    def last() -> float:
         with service.db.read() as conn:
-            last = _last_timestamp(conn, execution.execution_id)
-        spawned = time.time()
-        process = subprocess.Popen(command, env=env)
-        while True:
-            with service.db.read() as conn:
-                first = conn.execute(
-                    select(func.min(history.c.timestamp)).where(
-                        history.c.execution_id == execution.execution_id,
-                        history.c.timestamp > last,
-                    )
-                ).scalar()
-            if first is not None:
-                latencies.append(first / 1_000_000 - spawned)
-                break
-            time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    service.stop_execution(execution.execution_id)
+            return conn.execute(newest).scalar() / 1_000_000
+
+    def first_after(t: float) -> float | None:
+        with service.db.read() as conn:
+            first = conn.execute(
+                select(func.min(history.c.timestamp)).where(
+                    history.c.execution_id == eid, history.c.timestamp > round(t * 1_000_000)
+                )
+            ).scalar()
+        return None if first is None else first / 1_000_000
+
+    env = _warm_cache_env(PYTHONPATH=str(ROOT))
+    latencies = _kill_and_resume(command, command, env, last, first_after, rounds)
+    service.stop_execution(eid)
     service.close()
     return latencies
-
-
-def _last_timestamp(conn: Any, execution_id: str) -> int:
-    return conn.execute(
-        select(func.max(history.c.timestamp)).where(history.c.execution_id == execution_id)
-    ).scalar()
-
-
-def _wait_progress(service: Service, execution_id: str) -> None:
-    with service.db.read() as conn:
-        before = _last_timestamp(conn, execution_id)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        with service.db.read() as conn:
-            if _last_timestamp(conn, execution_id) > before:
-                return
 
 
 # -- report ----------------------------------------------------------------------------------
