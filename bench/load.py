@@ -216,8 +216,15 @@ def run_backend(backend: str, clients: int, executions: int) -> bool:
     with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as tmp:
         directory = Path(tmp)
         port = free_port()
-        with database(backend, directory) as url, processes(backend, url, directory, port):
-            result = asyncio.run(drive(f"http://127.0.0.1:{port}", clients, executions))
+        try:
+            with database(backend, directory) as url, processes(backend, url, directory, port):
+                result = asyncio.run(drive(f"http://127.0.0.1:{port}", clients, executions))
+        except BaseException:
+            # The servers' own account of what went wrong goes with the directory.
+            log = (directory / "processes.log").read_text(errors="replace")
+            print(f"--- {backend}: the processes' log (last 200 lines) ---", file=sys.stderr)
+            print("\n".join(log.splitlines()[-200:]), file=sys.stderr)
+            raise
         calls = Counter((directory / "calls.log").read_text().split())
     ids = result["ids"]
     once = sum(1 for i in ids if calls[i] == 1)

@@ -30,6 +30,11 @@ DEFINITION_SUFFIXES = (".asl.yaml", ".asl.yml", ".asl.json")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,79}")
 
 log = logging.getLogger("statemachine.serve")
+#: Idle keep-alive connections are closed after this long. Longer than clients keep idle
+#: connections (httpx and Node.js: 5 s), as nginx's 75 s is: when the server closes first,
+#: a client that reuses the connection at that moment has its request cut off (a
+#: "connection reset" on a start), and a loaded server's late timer makes that likely.
+KEEP_ALIVE_SECONDS = 75.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +123,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         metavar="S",
         help="cap on ?wait= and activity long polls (default 60)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=float,
+        default=KEEP_ALIVE_SECONDS,
+        metavar="S",
+        help=f"how long an idle client connection stays open (default {KEEP_ALIVE_SECONDS:g})",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
@@ -219,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level.lower(),
         lifespan="off",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=args.keep_alive,
         server_header=False,
     )
     # uvicorn handles SIGTERM/SIGINT (graceful shutdown), then re-raises the signal to the

@@ -225,6 +225,45 @@ def live_stream_callback_and_stop(server: Server) -> None:
     assert server.cli("stop", other["executionId"]).returncode == 0
 
 
+IDLE_SECONDS = 6.0  # longer than uvicorn's default keep-alive (5 s) and httpx's (5 s)
+
+
+def _get_healthz(sock: socket.socket) -> bytes:
+    """One request on ``sock`` and its whole response (b"" when the server closed it)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")[1:]
+        if line.startswith(b"content-length:")
+    )  # fmt: skip
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def idle_connection_stays_open(server: Server, answers: list[bytes]) -> None:
+    """A client's idle keep-alive connection outlives the client's own idle timeout, so
+    that the server never closes it under a request the client sends at that moment (the
+    requests cut off with a "connection reset" under load, found by bench/load.py)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+        answers.append(_get_healthz(sock))
+        time.sleep(IDLE_SECONDS)
+        try:
+            answers.append(_get_healthz(sock))
+        except OSError as exc:  # reset: the server closed the connection meanwhile
+            answers.append(repr(exc).encode())
+
+
 def metrics_and_clean_shutdown(server: Server) -> None:
     metrics = server.http.get("/metrics").text
     assert 'statemachine_executions{status="SUCCEEDED"}' in metrics
@@ -233,8 +272,14 @@ def metrics_and_clean_shutdown(server: Server) -> None:
 
 
 def test_serve_end_to_end(server: Server) -> None:
-    """One server for every step (starting one costs seconds): the steps run in order."""
+    """One server for every step (starting one costs seconds): the steps run in order,
+    while one connection idles beside them."""
+    answers: list[bytes] = []
+    idler = threading.Thread(target=idle_connection_stays_open, args=(server, answers))
+    idler.start()
     definitions_are_loaded_and_bad_ones_skipped(server)
     start_and_wait_over_http_and_with_the_cli(server)
     live_stream_callback_and_stop(server)
+    idler.join(TIMEOUT)
+    assert len(answers) == 2 and all(a.startswith(b"HTTP/1.1 200") for a in answers), answers
     metrics_and_clean_shutdown(server)
