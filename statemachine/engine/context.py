@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from statemachine.expressions.timestamps import format_timestamp
 from statemachine.interpreter import ExecutionInfo
 from statemachine.model import StateMachine
+from statemachine.store import executions as ex_repo
 from statemachine.store.db import from_micros
 from statemachine.store.jsontext import loads
-from statemachine.store.tables import definition_versions, executions
 
 ACCOUNT_PREFIX = "arn:aws:states:local:000000000000"
 
@@ -49,10 +49,10 @@ class Contexts:
         if machine is None:
             from statemachine.model.build import build
 
-            text = conn.execute(
-                select(definition_versions.c.definition).where(definition_versions.c.hash == digest)
-            ).scalar_one()
-            machine = build(loads(text))
+            definition = ex_repo.get_definition(conn, digest)
+            if definition is None:
+                raise LookupError(f"no definition version {digest!r}")
+            machine = build(definition)
             self._machines[digest] = machine
         return machine
 
@@ -62,7 +62,7 @@ class Contexts:
         ctx = self._executions.get(execution_id)
         if ctx is not None and (redrive_count is None or ctx.redrive_count == redrive_count):
             return ctx
-        row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+        row = ex_repo.get_execution(conn, execution_id)
         if row is None:
             return None
         start = from_micros(row.start_date)

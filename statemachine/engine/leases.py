@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from statemachine.engine.context import Contexts
@@ -26,6 +26,20 @@ from statemachine.store.jsontext import dumps
 from statemachine.store.tables import executions, frames
 
 log = logging.getLogger("statemachine.worker")
+
+
+_SET_INBOX = (
+    update(frames).where(frames.c.id == bindparam("fid")).values(inbox=bindparam("b_inbox"))
+)
+_PAST_DEADLINE = (
+    select(executions.c.id)
+    .where(
+        executions.c.status == "RUNNING",
+        executions.c.deadline.is_not(None),
+        executions.c.deadline <= bindparam("now"),
+    )
+    .limit(50)
+)
 
 
 class Leases:
@@ -70,11 +84,7 @@ class Leases:
                         # The call was in flight when its worker stopped: run it again,
                         # and count it as another attempt.
                         held.inbox["reruns"] = int(held.inbox.get("reruns") or 0) + 1
-                        conn.execute(
-                            frames.update()
-                            .where(frames.c.id == held.id)
-                            .values(inbox=dumps(held.inbox))
-                        )
+                        conn.execute(_SET_INBOX, {"fid": held.id, "b_inbox": dumps(held.inbox)})
                     claimed.append(held)
                 self._remember_executions(conn, claimed)
         except DBAPIError:
@@ -167,18 +177,7 @@ class Leases:
     def _time_out_executions(self) -> None:
         now = self.now()
         with self.db.read() as conn:
-            due = [
-                row[0]
-                for row in conn.execute(
-                    select(executions.c.id)
-                    .where(
-                        executions.c.status == "RUNNING",
-                        executions.c.deadline.is_not(None),
-                        executions.c.deadline <= now,
-                    )
-                    .limit(50)
-                )
-            ]
+            due = [row[0] for row in conn.execute(_PAST_DEADLINE, {"now": now})]
         for execution_id in due:
             try:
                 with self.db.write() as conn:

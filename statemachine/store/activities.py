@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from statemachine.store.tables import activity_tasks, frames, task_tokens
 
@@ -29,21 +29,19 @@ def insert_task(
     now: int,
 ) -> None:
     conn.execute(
-        insert(activity_tasks).values(
-            token=token,
-            activity=activity,
-            execution_id=execution_id,
-            frame_id=frame_id,
-            input=input_text,
-            created_at=now,
-        )
+        _INSERT_TASK,
+        {
+            "token": token,
+            "activity": activity,
+            "execution_id": execution_id,
+            "frame_id": frame_id,
+            "input": input_text,
+            "created_at": now,
+        },
     )
 
 
-def candidates(conn: Connection, activity: str, skip_locked: bool) -> list[Row[Any]]:
-    """The oldest unclaimed tasks of ``activity`` whose frame is parked on an unused
-    token; on PostgreSQL the rows are locked and rows other pollers hold are skipped, so
-    two concurrent polls never see the same task."""
+def _candidates_statement(skip_locked: bool) -> Any:
     query = (
         select(
             activity_tasks.c.token,
@@ -56,7 +54,7 @@ def candidates(conn: Connection, activity: str, skip_locked: bool) -> list[Row[A
         .join(task_tokens, task_tokens.c.token == activity_tasks.c.token)
         .join(frames, frames.c.id == activity_tasks.c.frame_id)
         .where(
-            activity_tasks.c.activity == activity,
+            activity_tasks.c.activity == bindparam("activity"),
             activity_tasks.c.claimed_at.is_(None),
             task_tokens.c.used.is_(False),
             frames.c.status == "WAITING",
@@ -66,15 +64,44 @@ def candidates(conn: Connection, activity: str, skip_locked: bool) -> list[Row[A
     )
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=activity_tasks)
-    return list(conn.execute(query))
+    return query
+
+
+_INSERT_TASK = insert(activity_tasks)
+_CANDIDATES = {True: _candidates_statement(True), False: _candidates_statement(False)}
+_MARK_CLAIMED = (
+    update(activity_tasks)
+    .where(activity_tasks.c.token == bindparam("b_token"), activity_tasks.c.claimed_at.is_(None))
+    .values(claimed_by=bindparam("worker"), claimed_at=bindparam("now"))
+)
+_SET_HEARTBEAT = (
+    update(task_tokens)
+    .where(task_tokens.c.token == bindparam("b_token"))
+    .values(heartbeat_at=bindparam("beat"))
+)
+_MOVE_WAKE_UP = (
+    update(frames)
+    .where(
+        frames.c.id == bindparam("fid"),
+        frames.c.status == "WAITING",
+        frames.c.run_at > bindparam("now"),
+        frames.c.lease_expires.is_(None) | (frames.c.lease_expires < bindparam("now")),
+    )
+    .values(run_at=bindparam("wake"))
+)
+_DROP_TASK = delete(activity_tasks).where(activity_tasks.c.token == bindparam("b_token"))
+_GET_TASK = select(activity_tasks).where(activity_tasks.c.token == bindparam("b_token"))
+
+
+def candidates(conn: Connection, activity: str, skip_locked: bool) -> list[Row[Any]]:
+    """The oldest unclaimed tasks of ``activity`` whose frame is parked on an unused
+    token; on PostgreSQL the rows are locked and rows other pollers hold are skipped, so
+    two concurrent polls never see the same task."""
+    return list(conn.execute(_CANDIDATES[skip_locked], {"activity": activity}))
 
 
 def mark_claimed(conn: Connection, token: str, worker: str, now: int) -> bool:
-    result = conn.execute(
-        update(activity_tasks)
-        .where(activity_tasks.c.token == token, activity_tasks.c.claimed_at.is_(None))
-        .values(claimed_by=worker, claimed_at=now)
-    )
+    result = conn.execute(_MARK_CLAIMED, {"b_token": token, "worker": worker, "now": now})
     return result.rowcount == 1
 
 
@@ -84,26 +111,15 @@ def restart_heartbeat(
     """The heartbeat clock of a claimed task starts at the claim: move the token's
     heartbeat deadline, and the parked frame's wake-up time with it (only while the frame
     is parked and no worker holds it: a frame being timed out is left alone)."""
-    conn.execute(
-        update(task_tokens).where(task_tokens.c.token == token).values(heartbeat_at=beat_at)
-    )
+    conn.execute(_SET_HEARTBEAT, {"b_token": token, "beat": beat_at})
     wake = beat_at if expires_at is None else min(expires_at, beat_at)
-    conn.execute(
-        update(frames)
-        .where(
-            frames.c.id == frame_id,
-            frames.c.status == "WAITING",
-            frames.c.run_at > now,
-            frames.c.lease_expires.is_(None) | (frames.c.lease_expires < now),
-        )
-        .values(run_at=wake)
-    )
+    conn.execute(_MOVE_WAKE_UP, {"fid": frame_id, "now": now, "wake": wake})
 
 
 def drop_task(conn: Connection, token: str) -> None:
     """Forget a queued task: answered, timed out, or no longer awaited by its frame."""
-    conn.execute(delete(activity_tasks).where(activity_tasks.c.token == token))
+    conn.execute(_DROP_TASK, {"b_token": token})
 
 
 def get_task(conn: Connection, token: str) -> Row[Any] | None:
-    return conn.execute(select(activity_tasks).where(activity_tasks.c.token == token)).first()
+    return conn.execute(_GET_TASK, {"b_token": token}).first()

@@ -70,16 +70,20 @@ def put_definition(conn: Connection, name: str, definition: JSON, now: int) -> s
     return digest
 
 
+_GET_STATE_MACHINE = select(state_machines).where(
+    state_machines.c.name == bindparam("name"), ~state_machines.c.deleted
+)
+_GET_DEFINITION = select(definition_versions.c.definition).where(
+    definition_versions.c.hash == bindparam("hash")
+)
+
+
 def get_state_machine(conn: Connection, name: str) -> Row[Any] | None:
-    return conn.execute(
-        select(state_machines).where(state_machines.c.name == name, ~state_machines.c.deleted)
-    ).first()
+    return conn.execute(_GET_STATE_MACHINE, {"name": name}).first()
 
 
 def get_definition(conn: Connection, digest: str) -> JSON | None:
-    text = conn.execute(
-        select(definition_versions.c.definition).where(definition_versions.c.hash == digest)
-    ).scalar()
+    text = conn.execute(_GET_DEFINITION, {"hash": digest}).scalar()
     return None if text is None else loads(text)
 
 
@@ -100,53 +104,64 @@ class NewExecution:
     trace_parent: str | None = None  # W3C traceparent of the start request, if any
 
 
+_GET_EXECUTION = select(executions).where(executions.c.id == bindparam("eid"))
+_INSERT_EXECUTION = insert(executions)
+_INSERT_FRAME = insert(frames).returning(frames.c.id)
+_SET_ROOT_FRAME = (
+    update(executions)
+    .where(executions.c.id == bindparam("eid"))
+    .values(root_frame=bindparam("root"))
+)
+_INSERT_HISTORY = insert(history)
+
+
 def get_execution(conn: Connection, execution_id: str) -> Row[Any] | None:
-    return conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+    return conn.execute(_GET_EXECUTION, {"eid": execution_id}).first()
 
 
 def insert_execution(conn: Connection, new: NewExecution, root_scope: str, snapshot: JSON) -> int:
     """Create the execution, its root frame (runnable now) and ExecutionStarted (event 1)."""
     conn.execute(
-        insert(executions).values(
-            id=new.id,
-            name=new.name,
-            state_machine=new.state_machine,
-            version=new.version,
-            status="RUNNING",
-            input=dumps(new.input),
-            start_date=new.start_date,
-            deadline=new.deadline,
-            seed=new.seed,
-            payload_limit=new.payload_limit,
-            redrive_count=0,
-            last_event_id=1,
-        )
+        _INSERT_EXECUTION,
+        {
+            "id": new.id,
+            "name": new.name,
+            "state_machine": new.state_machine,
+            "version": new.version,
+            "status": "RUNNING",
+            "input": dumps(new.input),
+            "start_date": new.start_date,
+            "deadline": new.deadline,
+            "seed": new.seed,
+            "payload_limit": new.payload_limit,
+            "redrive_count": 0,
+            "last_event_id": 1,
+        },
     )
     frame_id = conn.execute(
-        insert(frames)
-        .values(
-            execution_id=new.id,
-            scope=root_scope,
-            status="RUNNABLE",
-            snapshot=dumps(snapshot),
-            inbox=dumps({"k": "enter"}),
-            run_at=new.start_date,
-            version=0,
-            generation=0,
-            group_index=0,
-            child_total=0,
-            child_started=0,
-            child_done=0,
-            child_failed=0,
-        )
-        .returning(frames.c.id)
+        _INSERT_FRAME,
+        {
+            "execution_id": new.id,
+            "scope": root_scope,
+            "status": "RUNNABLE",
+            "snapshot": dumps(snapshot),
+            "inbox": dumps({"k": "enter"}),
+            "run_at": new.start_date,
+            "version": 0,
+            "generation": 0,
+            "group_index": 0,
+            "child_total": 0,
+            "child_started": 0,
+            "child_done": 0,
+            "child_failed": 0,
+        },
     ).scalar_one()
-    conn.execute(update(executions).where(executions.c.id == new.id).values(root_frame=frame_id))
+    conn.execute(_SET_ROOT_FRAME, {"eid": new.id, "root": frame_id})
     details = {"input": new.input}
     if new.trace_parent is not None:
         details["traceParent"] = new.trace_parent
     started = history_row(new.id, 1, "ExecutionStarted", new.start_date, frame_id, details)
-    conn.execute(insert(history).values(**started))
+    conn.execute(_INSERT_HISTORY, started)
     appended([started])
     return frame_id
 
@@ -218,16 +233,29 @@ def close_execution(
     stop_date: int,
 ) -> None:
     conn.execute(
-        update(executions)
-        .where(executions.c.id == execution_id)
-        .values(
-            status=status,
-            output=dumps_or_none(output) if status == "SUCCEEDED" else None,
-            error=error,
-            cause=cause,
-            stop_date=stop_date,
-        )
+        _CLOSE_EXECUTION,
+        {
+            "eid": execution_id,
+            "b_status": status,
+            "b_output": dumps_or_none(output) if status == "SUCCEEDED" else None,
+            "b_error": error,
+            "b_cause": cause,
+            "b_stop": stop_date,
+        },
     )
+
+
+_CLOSE_EXECUTION = (
+    update(executions)
+    .where(executions.c.id == bindparam("eid"))
+    .values(
+        status=bindparam("b_status"),
+        output=bindparam("b_output"),
+        error=bindparam("b_error"),
+        cause=bindparam("b_cause"),
+        stop_date=bindparam("b_stop"),
+    )
+)
 
 
 def list_executions(
@@ -274,23 +302,36 @@ def append_history(conn: Connection, rows: list[dict[str, Any]]) -> None:
         appended(rows)
 
 
+_HISTORY_OF = select(history).where(history.c.execution_id == bindparam("eid"))
+_HISTORY_FORWARD = (
+    _HISTORY_OF.where(history.c.id > bindparam("after"))
+    .order_by(history.c.id)
+    .limit(bindparam("n"))
+)
+_HISTORY_NEWEST = _HISTORY_OF.order_by(history.c.id.desc()).limit(bindparam("n"))
+_HISTORY_BACKWARD = (
+    _HISTORY_OF.where(history.c.id < bindparam("after"))
+    .order_by(history.c.id.desc())
+    .limit(bindparam("n"))
+)
+_COUNT_HISTORY = (
+    select(func.count()).select_from(history).where(history.c.execution_id == bindparam("eid"))
+)
+
+
 def history_page(
     conn: Connection, execution_id: str, after_id: int, limit: int, reverse: bool = False
 ) -> list[Row[Any]]:
-    stmt = select(history).where(history.c.execution_id == execution_id)
-    if reverse:
-        if after_id:
-            stmt = stmt.where(history.c.id < after_id)
-        stmt = stmt.order_by(history.c.id.desc())
-    else:
-        stmt = stmt.where(history.c.id > after_id).order_by(history.c.id)
-    return list(conn.execute(stmt.limit(limit)))
+    params = {"eid": execution_id, "after": after_id, "n": limit}
+    if not reverse:
+        return list(conn.execute(_HISTORY_FORWARD, params))
+    if not after_id:
+        return list(conn.execute(_HISTORY_NEWEST, {"eid": execution_id, "n": limit}))
+    return list(conn.execute(_HISTORY_BACKWARD, params))
 
 
 def count_history(conn: Connection, execution_id: str) -> int:
-    return conn.execute(
-        select(func.count()).select_from(history).where(history.c.execution_id == execution_id)
-    ).scalar_one()
+    return conn.execute(_COUNT_HISTORY, {"eid": execution_id}).scalar_one()
 
 
 # -- termination ---------------------------------------------------------------------------
@@ -299,20 +340,24 @@ def count_history(conn: Connection, execution_id: str) -> int:
 def cancel_frames(conn: Connection, execution_id: str) -> None:
     """Cancel every frame that is not finished; a worker still holding one of them finds
     its next write stale (the version moved) and drops it."""
-    conn.execute(
-        update(frames)
-        .where(frames.c.execution_id == execution_id, frames.c.status.notin_(("DONE", "CANCELLED")))
-        .values(
-            status="CANCELLED",
-            run_at=None,
-            lease_owner=None,
-            lease_expires=None,
-            version=frames.c.version + 1,
-        )
+    conn.execute(_CANCEL_FRAMES, {"eid": execution_id})
+    conn.execute(_SPEND_TOKENS, {"eid": execution_id})
+
+
+_CANCEL_FRAMES = (
+    update(frames)
+    .where(frames.c.execution_id == bindparam("eid"), frames.c.status.notin_(("DONE", "CANCELLED")))
+    .values(
+        status="CANCELLED",
+        run_at=None,
+        lease_owner=None,
+        lease_expires=None,
+        version=frames.c.version + 1,
     )
-    conn.execute(
-        update(task_tokens).where(task_tokens.c.execution_id == execution_id).values(used=True)
-    )
+)
+_SPEND_TOKENS = (
+    update(task_tokens).where(task_tokens.c.execution_id == bindparam("eid")).values(used=True)
+)
 
 
 def history_row(

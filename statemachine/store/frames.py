@@ -103,25 +103,37 @@ def renew_leases(conn: Connection, owner: str, until: int, skip_locked: bool) ->
     return {r[0] for r in conn.execute(_RENEW[skip_locked], {"owner": owner, "until": until})}
 
 
+_STILL_LEASED = select(frames.c.id).where(
+    frames.c.id.in_(bindparam("ids", expanding=True)), frames.c.lease_owner == bindparam("owner")
+)
+_EXPIRE_OWN = (
+    update(frames)
+    .where(frames.c.lease_owner == bindparam("owner"))
+    .values(lease_expires=bindparam("until"))
+)
+_RELEASE_ALL = (
+    update(frames)
+    .where(frames.c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_expires=None)
+)
+_RELEASE_SOME = _RELEASE_ALL.where(frames.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def still_leased(conn: Connection, owner: str, ids: list[int]) -> set[int]:
-    rows = conn.execute(
-        select(frames.c.id).where(frames.c.id.in_(ids), frames.c.lease_owner == owner)
-    )
+    rows = conn.execute(_STILL_LEASED, {"ids": list(ids), "owner": owner})
     return {r[0] for r in rows}
 
 
 def expire_own_leases(conn: Connection, owner: str, now: int) -> int:
     """A worker restarted under the same id takes its frames back at once."""
-    return conn.execute(
-        update(frames).where(frames.c.lease_owner == owner).values(lease_expires=now - 1)
-    ).rowcount
+    return conn.execute(_EXPIRE_OWN, {"owner": owner, "until": now - 1}).rowcount
 
 
 def release_leases(conn: Connection, owner: str, ids: list[int] | None = None) -> None:
-    stmt = update(frames).where(frames.c.lease_owner == owner)
-    if ids is not None:
-        stmt = stmt.where(frames.c.id.in_(ids))
-    conn.execute(stmt.values(lease_owner=None, lease_expires=None))
+    if ids is None:
+        conn.execute(_RELEASE_ALL, {"owner": owner})
+    elif ids:
+        conn.execute(_RELEASE_SOME, {"owner": owner, "ids": list(ids)})
 
 
 def _versioned_write(**values: Any) -> Any:
@@ -188,8 +200,11 @@ WRITE_FRAME_GROUP = _versioned_write(
 INSERT_FRAME = insert(frames)
 
 
+_GET_FRAME = select(frames).where(frames.c.id == bindparam("fid"))
+
+
 def get_frame(conn: Connection, frame_id: int) -> Row[Any] | None:
-    return conn.execute(select(frames).where(frames.c.id == frame_id)).first()
+    return conn.execute(_GET_FRAME, {"fid": frame_id}).first()
 
 
 _GROUP_OF = select(
@@ -276,52 +291,65 @@ def child_results(conn: Connection, parent_id: int, generation: int) -> list[Row
     return list(conn.execute(_CHILD_RESULTS, {"pid": parent_id, "gen": generation}))
 
 
+_CHILDREN_OF = (
+    select(frames)
+    .where(frames.c.parent_id == bindparam("pid"), frames.c.generation == bindparam("gen"))
+    .order_by(frames.c.group_index)
+)
+
+
 def children_of(conn: Connection, parent_id: int, generation: int) -> list[Row[Any]]:
-    return list(
-        conn.execute(
-            select(frames)
-            .where(frames.c.parent_id == parent_id, frames.c.generation == generation)
-            .order_by(frames.c.group_index)
-        )
+    return list(conn.execute(_CHILDREN_OF, {"pid": parent_id, "gen": generation}))
+
+
+_UNFINISHED = frames.c.status.notin_(("DONE", "CANCELLED"))
+_OPEN_CHILDREN = select(frames.c.id).where(
+    frames.c.parent_id == bindparam("pid"), frames.c.generation == bindparam("gen"), _UNFINISHED
+)
+_OPEN_GRANDCHILDREN = select(frames.c.id).where(
+    frames.c.parent_id.in_(bindparam("ids", expanding=True)), _UNFINISHED
+)
+_CANCEL_FRAMES = (
+    update(frames)
+    .where(frames.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="CANCELLED",
+        run_at=None,
+        lease_owner=None,
+        lease_expires=None,
+        version=frames.c.version + 1,
     )
+)
+_SPEND_TOKENS_OF = (
+    update(task_tokens)
+    .where(task_tokens.c.frame_id.in_(bindparam("ids", expanding=True)))
+    .values(used=True)
+)
 
 
 def cancel_subtree(conn: Connection, parent_id: int, generation: int) -> None:
     """Cancel the unfinished frames under a closed group, however deep."""
-    level = [
-        r[0]
-        for r in conn.execute(
-            select(frames.c.id).where(
-                frames.c.parent_id == parent_id,
-                frames.c.generation == generation,
-                frames.c.status.notin_(("DONE", "CANCELLED")),
-            )
-        )
-    ]
+    level = [r[0] for r in conn.execute(_OPEN_CHILDREN, {"pid": parent_id, "gen": generation})]
     while level:
-        conn.execute(
-            update(frames)
-            .where(frames.c.id.in_(level))
-            .values(
-                status="CANCELLED",
-                run_at=None,
-                lease_owner=None,
-                lease_expires=None,
-                version=frames.c.version + 1,
-            )
-        )
-        conn.execute(update(task_tokens).where(task_tokens.c.frame_id.in_(level)).values(used=True))
-        level = [
-            r[0]
-            for r in conn.execute(
-                select(frames.c.id).where(
-                    frames.c.parent_id.in_(level), frames.c.status.notin_(("DONE", "CANCELLED"))
-                )
-            )
-        ]
+        conn.execute(_CANCEL_FRAMES, {"ids": level})
+        conn.execute(_SPEND_TOKENS_OF, {"ids": level})
+        level = [r[0] for r in conn.execute(_OPEN_GRANDCHILDREN, {"ids": level})]
 
 
 # -- task tokens ---------------------------------------------------------------------------
+
+
+_INSERT_TOKEN = insert(task_tokens)
+_GET_TOKEN = select(task_tokens).where(task_tokens.c.token == bindparam("b_token"))
+_DELETE_ACTIVITY = delete(activity_tasks).where(activity_tasks.c.token == bindparam("b_token"))
+_SPEND_TOKEN = (
+    update(task_tokens).where(task_tokens.c.token == bindparam("b_token")).values(used=True)
+)
+_SET_HEARTBEAT = (
+    update(task_tokens)
+    .where(task_tokens.c.token == bindparam("b_token"))
+    .values(heartbeat_at=bindparam("beat"))
+)
 
 
 def insert_token(
@@ -334,32 +362,33 @@ def insert_token(
     now: int,
 ) -> None:
     conn.execute(
-        insert(task_tokens).values(
-            token=token,
-            execution_id=execution_id,
-            frame_id=frame_id,
-            expires_at=expires_at,
-            heartbeat_seconds=heartbeat_seconds,
-            heartbeat_at=None if heartbeat_seconds is None else now + heartbeat_seconds * 1_000_000,
-            used=False,
-            created_at=now,
-        )
+        _INSERT_TOKEN,
+        {
+            "token": token,
+            "execution_id": execution_id,
+            "frame_id": frame_id,
+            "expires_at": expires_at,
+            "heartbeat_seconds": heartbeat_seconds,
+            "heartbeat_at": (
+                None if heartbeat_seconds is None else now + heartbeat_seconds * 1_000_000
+            ),
+            "used": False,
+            "created_at": now,
+        },
     )
 
 
 def get_token(conn: Connection, token: str) -> Row[Any] | None:
-    return conn.execute(select(task_tokens).where(task_tokens.c.token == token)).first()
+    return conn.execute(_GET_TOKEN, {"b_token": token}).first()
 
 
 def use_token(conn: Connection, token: str) -> None:
     """Spend a task token. An activity task queued under it goes too; its row is deleted
     first so that every transaction touches ``activity_tasks`` before ``task_tokens`` (the
     order a poll takes them in), which keeps PostgreSQL free of deadlocks."""
-    conn.execute(delete(activity_tasks).where(activity_tasks.c.token == token))
-    conn.execute(update(task_tokens).where(task_tokens.c.token == token).values(used=True))
+    conn.execute(_DELETE_ACTIVITY, {"b_token": token})
+    conn.execute(_SPEND_TOKEN, {"b_token": token})
 
 
 def set_token_heartbeat(conn: Connection, token: str, heartbeat_at: int) -> None:
-    conn.execute(
-        update(task_tokens).where(task_tokens.c.token == token).values(heartbeat_at=heartbeat_at)
-    )
+    conn.execute(_SET_HEARTBEAT, {"b_token": token, "beat": heartbeat_at})
