@@ -8,13 +8,14 @@ execution, state, task, iteration and branch, shipped to the exporter process an
 over OTLP/HTTP to a collector stand-in (a separate process on 127.0.0.1 that counts the
 bytes), plus the metrics. "Off" is the same code with no observer (the hooks are a
 ``None`` check). Each round measures off and on for ``--seconds`` each (off first in
-even rounds, on first in odd ones); the table shows the median of the rounds and the
-median of the per-round ratios (only same-run ratios mean anything on a shared machine),
-with the middle half of the wall-clock ratios (their quartiles: how noisy the rounds
-were), as wall-clock transitions/s and as transitions per
-CPU-second of the benchmark process (which leaves out the exporter and collector
-processes: on a machine without a spare core they compete with the engine for the CPU,
-and the wall-clock figure shows that too).
+even rounds, on first in odd ones). The table shows the median rate of the rounds and
+the change: the mean of the per-round ratios on / off (geometric; only same-run ratios
+mean anything on a shared machine), with its 95% confidence interval (bootstrap over the
+rounds: how far the noise of this machine leaves the mean uncertain; more rounds narrow
+it), as wall-clock transitions/s and as transitions per CPU-second of the benchmark
+process (which leaves out the exporter and collector processes: on a machine without a
+spare core they compete with the engine for the CPU, and the wall-clock figure shows
+that too). The target holds where the whole interval is above -10%.
 
 Workloads: the durable engine on SQLite, (a) one 100-state chain (50 Pass + 50 Task, a
 trivial tool) on an embedded worker, (b) 20 such chains at once; the in-memory runner on
@@ -32,7 +33,9 @@ was still queued when the run ended.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -249,6 +252,18 @@ def settle(sink: Any, timeout: float = 120.0) -> float:
     return time.monotonic() - start
 
 
+def mean_change(ratios: list[float], resamples: int = 10_000) -> tuple[float, float, float]:
+    """The mean change of per-round ratios (on / off; geometric, so that +x% and -x% do
+    not favour either side) and its 95% confidence interval, by bootstrap over rounds
+    (seeded: the same ratios always give the same interval)."""
+    logs = [math.log(r) for r in ratios]
+    mean = math.fsum(logs) / len(logs)
+    rng = random.Random(0)
+    means = sorted(math.fsum(rng.choices(logs, k=len(logs))) / len(logs) for _ in range(resamples))
+    low, high = means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
+    return math.exp(mean) - 1, math.exp(low) - 1, math.exp(high) - 1
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -285,7 +300,7 @@ def main() -> None:
     ]
     try:
         print(
-            f"{'workload':42} {'off':>9} {'on':>9} {'change':>8} {'middle half':>12}"
+            f"{'workload':42} {'off':>9} {'on':>9} {'change':>8} {'95% interval':>14}"
             f"   {'off/cpu-s':>10} {'on/cpu-s':>10} {'change':>8}   {'traced':>7}"
             f" {'catch-up':>9}"
         )
@@ -306,12 +321,12 @@ def main() -> None:
                     (off[0], on[0], on[0] / off[0], off[1], on[1], on[1] / off[1], traced, behind)
                 )
             m = [statistics.median(column) for column in zip(*rows, strict=True)]
-            changes = [row[2] - 1 for row in rows]
-            quartiles = statistics.quantiles(changes, n=4) if len(rows) > 1 else changes * 3
+            change, low, high = mean_change([row[2] for row in rows])
+            cpu_change, _, _ = mean_change([row[5] for row in rows])
             print(
-                f"{label:42} {m[0]:9,.0f} {m[1]:9,.0f} {m[2] - 1:+8.1%}"
-                f" {quartiles[0]:+6.0%}..{quartiles[2]:+4.0%}"
-                f"   {m[3]:10,.0f} {m[4]:10,.0f} {m[5] - 1:+8.1%}   {m[6]:7.0%}"
+                f"{label:42} {m[0]:9,.0f} {m[1]:9,.0f} {change:+8.1%}"
+                f" {low:+6.1%}..{high:+5.1%}"
+                f"   {m[3]:10,.0f} {m[4]:10,.0f} {cpu_change:+8.1%}   {m[6]:7.0%}"
                 f" {m[7]:8.2f}s"
             )
     finally:
