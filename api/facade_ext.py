@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, text, update
 
-from statemachine.engine.context import execution_arn
 from statemachine.errors import NotFound
 from statemachine.store import executions as ex_repo
 from statemachine.store.db import from_micros, now_micros
@@ -173,13 +172,9 @@ def start_execution(
     service: Service, state_machine: str, execution_input: JSON, name: str | None
 ) -> tuple[ExecutionDescription, bool]:
     """``Service.start_execution`` plus whether this call created the execution (False
-    when an identical start by name returned the running one)."""
-    existed = False
-    if name is not None:
-        with service.db.read() as conn:
-            existed = ex_repo.get_execution(conn, execution_arn(state_machine, name)) is not None
-    description = service.start_execution(state_machine, execution_input, name)
-    return description, not existed
+    when an identical start by name returned the running one), as decided inside the
+    start's own transaction: of two identical starts racing, exactly one created it."""
+    return service.start(state_machine, execution_input, name)
 
 
 def ping(service: Service) -> None:

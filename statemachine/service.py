@@ -89,13 +89,25 @@ class Service:
         *,
         payload_limit: int | str | None = "default",
     ) -> ExecutionDescription:
+        return self.start(state_machine, input, name, payload_limit=payload_limit)[0]
+
+    def start(
+        self,
+        state_machine: str,
+        input: JSON = None,
+        name: str | None = None,
+        *,
+        payload_limit: int | str | None = "default",
+    ) -> tuple[ExecutionDescription, bool]:
+        """:meth:`start_execution`, and whether this call created the execution (False
+        when the same name and input returned the one already running)."""
         with self.db.read() as conn:
             row = ex_repo.get_state_machine(conn, state_machine)
         if row is None:
             raise NotFound(f"State machine does not exist: '{state_machine}'")
         machine = self._machine(row.latest_version)
         limit = self.payload_limit if payload_limit == "default" else payload_limit
-        execution_id, _created = operations.start(
+        execution_id, created = operations.start(
             self.db,
             state_machine,
             row.latest_version,
@@ -104,7 +116,7 @@ class Service:
             name,
             limit,  # type: ignore[arg-type]
         )
-        return self.describe_execution(execution_id)
+        return self.describe_execution(execution_id), created
 
     def describe_execution(self, execution_id: str) -> ExecutionDescription:
         with self.db.read() as conn:

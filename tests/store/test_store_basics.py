@@ -3,6 +3,7 @@ unique history key, optimistic frame versions, listing and pagination."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +69,29 @@ def test_start_is_idempotent_by_name(db_url: str) -> None:
         service.start_execution("m", {"a": 1}, name="once")
     with pytest.raises(NotFound):
         service.start_execution("missing", {})
+
+
+def test_of_identical_starts_racing_exactly_one_created_the_execution(db_url: str) -> None:
+    service = Service(db_url)
+    service.register_state_machine("m", WAIT)
+    racers = 6
+    barrier = threading.Barrier(racers)
+    results: list[tuple[str, bool]] = []
+
+    def start() -> None:
+        barrier.wait()
+        description, created = service.start("m", {"a": 1}, name="raced")
+        results.append((description.execution_id, created))
+
+    threads = [threading.Thread(target=start) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == racers
+    assert len({execution_id for execution_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert service.start("m", {"a": 1}, name="raced")[1] is False
 
 
 def test_start_writes_execution_root_frame_and_first_event(db_url: str) -> None:
