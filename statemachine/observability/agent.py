@@ -58,6 +58,19 @@ BACKLOG = 4 * EVENT_BATCH
 SHIP_HERE = 256  # queued steps that an execution's start ships from the engine's thread
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of process ``pid`` (None where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 def _env_int(name: str, default: int) -> int:
     try:
         return int(os.environ.get(name, default))
@@ -88,6 +101,8 @@ class AgentSink:
         self._credit = 0.0
         self._cpu_clock: int | None = None  # the shipping thread's CPU-time clock
         self.shipped_here_seconds = 0.0  # spent shipping in the engine's threads
+        self.exporter_seconds = 0.0  # CPU time of the exporter processes (see _measure)
+        self._exporter_cpu: tuple[int, float] | None = None  # (pid, its CPU time) last read
         # (when, shipping seconds so far in both places, steps) at the last measurement
         self._last = (time.monotonic(), 0.0, 0)
         self.exported = 0
@@ -187,10 +202,12 @@ class AgentSink:
     def admit(self) -> bool:
         """Whether to trace one more in-memory execution (decided once, at its start).
 
-        Tracing an in-memory execution costs this process the shipping thread's CPU (in
-        CPython taken from the engine's thread: one interpreter lock) and, in the
-        engine's own thread, queueing every step and collecting the garbage that the
-        queue keeps alive, estimated at :data:`STEP_COST` per step. When that sum over
+        Tracing an in-memory execution costs the exporter process the building and
+        encoding of its spans (on a machine without a spare core, taken from the
+        engine), this process the shipping thread's CPU (in CPython taken from the
+        engine's thread: one interpreter lock) and, in the engine's own thread, queueing
+        every step and collecting the garbage that the queue keeps alive, estimated at
+        :data:`STEP_COST` per step. When that sum over
         the last half second is above ``STATEMACHINE_OTEL_CPU_BUDGET`` of a core
         (default 0.05; a large number turns shedding off), or the queue has grown past
         what the thread ships in one go, new executions run untraced, whole (never a
@@ -237,8 +254,9 @@ class AgentSink:
 
     def _measure(self) -> None:
         """Every half second, from :meth:`admit` (so also while the shipping thread waits
-        on a full pipe): the cost of tracing since the last time (shipping, in the
-        shipping thread and in :meth:`ship_here`, plus :data:`STEP_COST` per step), as a
+        on a full pipe): the cost of tracing since the last time (the exporter process's
+        CPU, shipping in the shipping thread and in :meth:`ship_here`, plus
+        :data:`STEP_COST` per step), as a
         share of a core, handed to :meth:`adjust` when in-memory executions ran."""
         wall = time.monotonic()
         last_wall, last_cpu, last_steps = self._last
@@ -249,7 +267,7 @@ class AgentSink:
             used = time.clock_gettime(clock) if clock is not None else 0.0
         except OSError:  # the thread has ended
             self._cpu_clock, used = None, 0.0
-        used += self.shipped_here_seconds
+        used += self.shipped_here_seconds + self._exporter_seconds()
         queued = len(self.events)
         steps = self.steps_queued + queued
         if steps != last_steps:  # else no in-memory execution ran: nothing learnt
@@ -261,6 +279,21 @@ class AgentSink:
                 cost = max(cost, 2 * self.cpu_budget)
             self.adjust(cost)
         self._last = (wall, used, steps)
+
+    def _exporter_seconds(self) -> float:
+        """CPU time the exporter processes have used so far (Linux; elsewhere 0): building
+        and encoding the spans is most of what tracing costs, and on a machine without a
+        spare core it is taken from the engine. A new process's CPU before its first
+        reading (its start-up, importing the SDK) is not counted."""
+        process = self._process
+        if process is not None:
+            used = _cpu_seconds(process.pid)
+            if used is not None:
+                last = self._exporter_cpu
+                if last is not None and last[0] == process.pid:
+                    self.exporter_seconds += used - last[1]
+                self._exporter_cpu = (process.pid, used)
+        return self.exporter_seconds
 
     def flush(self) -> None:
         """Ship what is queued now (the caller waits until it is in the pipe)."""

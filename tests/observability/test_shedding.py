@@ -3,6 +3,7 @@ are counted) while the shipping thread is over its CPU budget, never half a trac
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -275,4 +276,31 @@ def test_the_backlog_counts_what_the_exporter_has_not_read(tmp_path: Path) -> No
         assert sink.backlog() == 0
     finally:
         go.touch()
+        sink.shutdown()
+
+
+def test_the_exporter_process_cpu_counts_against_the_budget(tmp_path: Path) -> None:
+    """Building and encoding spans in the exporter process is most of what tracing costs,
+    and on a machine without a spare core it is the engine's CPU too: it counts, except
+    its start-up before the first reading."""
+    done = tmp_path / "done"
+    # An exporter stand-in that burns CPU until told to stop, then drains its input.
+    burn = f"import os\nwhile not os.path.exists({str(done)!r}): pass\nimport sys\nsys.stdin.read()"
+    sink = AgentSink(command=[sys.executable, "-c", burn])
+    try:
+        runner = Runner(build(FLOW), clock=VirtualClock(), observer=Observer(sink))
+        assert runner.run({}).status == "SUCCEEDED"
+        sink.flush()  # starts the process
+        assert sink._exporter_seconds() == 0.0  # the first reading: the baseline
+        deadline = time.monotonic() + 60
+        while sink._exporter_seconds() < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sink.exporter_seconds >= 0.2
+        # An interval in which in-memory steps were shipped: the exporter's CPU in it
+        # puts tracing over its budget (0.05 of a core), so the share traced goes down.
+        sink._last = (time.monotonic() - 1.0, 0.0, sink.steps_queued - 10)
+        sink._measure()
+        assert sink.load > sink.cpu_budget and sink.admit_share < 1.0
+    finally:
+        done.touch()
         sink.shutdown()
