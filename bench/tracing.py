@@ -1,7 +1,7 @@
 """Tracing overhead: transitions/s with OpenTelemetry on and off, interleaved in one run.
 
     pip install -e '.[otel]'
-    python bench/tracing.py [--seconds 2] [--rounds 5] [--no-durable]
+    python bench/tracing.py [--seconds 1] [--rounds 40] [--no-durable]
 
 "On" is what a user gets from ``OTEL_EXPORTER_OTLP_ENDPOINT=...``: spans for every
 execution, state, task, iteration and branch, shipped to the exporter process and sent
@@ -274,8 +274,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--no-durable", action="store_true")
     args = parser.parse_args()
 
