@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from statemachine.store.frames import set_token_heartbeat
 from statemachine.store.tables import activity_tasks, frames, task_tokens
 
 #: How many queued tasks one claim looks at before giving up (stale rows are dropped).
@@ -74,11 +75,6 @@ _MARK_CLAIMED = (
     .where(activity_tasks.c.token == bindparam("b_token"), activity_tasks.c.claimed_at.is_(None))
     .values(claimed_by=bindparam("worker"), claimed_at=bindparam("now"))
 )
-_SET_HEARTBEAT = (
-    update(task_tokens)
-    .where(task_tokens.c.token == bindparam("b_token"))
-    .values(heartbeat_at=bindparam("beat"))
-)
 _MOVE_WAKE_UP = (
     update(frames)
     .where(
@@ -111,7 +107,7 @@ def restart_heartbeat(
     """The heartbeat clock of a claimed task starts at the claim: move the token's
     heartbeat deadline, and the parked frame's wake-up time with it (only while the frame
     is parked and no worker holds it: a frame being timed out is left alone)."""
-    conn.execute(_SET_HEARTBEAT, {"b_token": token, "beat": beat_at})
+    set_token_heartbeat(conn, token, beat_at)
     wake = beat_at if expires_at is None else min(expires_at, beat_at)
     conn.execute(_MOVE_WAKE_UP, {"fid": frame_id, "now": now, "wake": wake})
 

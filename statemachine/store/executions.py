@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from statemachine.store.db import appended
+from statemachine.store.frames import CANCELLED
 from statemachine.store.hot import SQLITE_LAST_EVENT
 from statemachine.store.jsontext import canonical, content_hash, dumps, dumps_or_none, loads
 from statemachine.store.tables import (
@@ -347,13 +348,7 @@ def cancel_frames(conn: Connection, execution_id: str) -> None:
 _CANCEL_FRAMES = (
     update(frames)
     .where(frames.c.execution_id == bindparam("eid"), frames.c.status.notin_(("DONE", "CANCELLED")))
-    .values(
-        status="CANCELLED",
-        run_at=None,
-        lease_owner=None,
-        lease_expires=None,
-        version=frames.c.version + 1,
-    )
+    .values(**CANCELLED)
 )
 _SPEND_TOKENS = (
     update(task_tokens).where(task_tokens.c.execution_id == bindparam("eid")).values(used=True)

@@ -309,16 +309,17 @@ _OPEN_CHILDREN = select(frames.c.id).where(
 _OPEN_GRANDCHILDREN = select(frames.c.id).where(
     frames.c.parent_id.in_(bindparam("ids", expanding=True)), _UNFINISHED
 )
+#: What cancelling a frame writes: no wake-up, no lease, and a new version, so that a
+#: worker still holding the frame finds its next write stale and drops it.
+CANCELLED = {
+    "status": "CANCELLED",
+    "run_at": None,
+    "lease_owner": None,
+    "lease_expires": None,
+    "version": frames.c.version + 1,
+}
 _CANCEL_FRAMES = (
-    update(frames)
-    .where(frames.c.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        status="CANCELLED",
-        run_at=None,
-        lease_owner=None,
-        lease_expires=None,
-        version=frames.c.version + 1,
-    )
+    update(frames).where(frames.c.id.in_(bindparam("ids", expanding=True))).values(**CANCELLED)
 )
 _SPEND_TOKENS_OF = (
     update(task_tokens)
