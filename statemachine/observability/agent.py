@@ -207,9 +207,9 @@ class AgentSink:
         engine), this process the shipping thread's CPU (in CPython taken from the
         engine's thread: one interpreter lock) and, in the engine's own thread, queueing
         every step and collecting the garbage that the queue keeps alive, estimated at
-        :data:`STEP_COST` per step. When that sum over
-        the last half second is above ``STATEMACHINE_OTEL_CPU_BUDGET`` of a core
-        (default 0.05; a large number turns shedding off), or the queue has grown past
+        :data:`STEP_COST` per step. When that sum over the last half second is above
+        ``STATEMACHINE_OTEL_CPU_BUDGET`` of a core (default 0.05; a large number turns
+        shedding off), or the queue has grown past
         what the thread ships in one go, new executions run untraced, whole (never a
         trace with holes), and are counted in :attr:`shed`, until it has caught up:
         under a flood of trivial executions, bounded overhead and whole traces, as a
@@ -256,8 +256,8 @@ class AgentSink:
         """Every half second, from :meth:`admit` (so also while the shipping thread waits
         on a full pipe): the cost of tracing since the last time (the exporter process's
         CPU, shipping in the shipping thread and in :meth:`ship_here`, plus
-        :data:`STEP_COST` per step), as a
-        share of a core, handed to :meth:`adjust` when in-memory executions ran."""
+        :data:`STEP_COST` per step), as a share of a core, handed to :meth:`adjust` when
+        in-memory executions ran."""
         wall = time.monotonic()
         last_wall, last_cpu, last_steps = self._last
         if wall - last_wall < 0.5:
