@@ -7,7 +7,7 @@ switch it off), with the ``statemachine[otel]`` extra installed. Otherwise nothi
 imports ``opentelemetry`` and the drivers' hooks are a ``None`` check.
 
 * :func:`from_env` builds the process's :class:`Observer`: spans go to an exporter child
-  process (see :mod:`.agent`), metrics to an OTLP metric exporter.
+  process (see :mod:`.agent` and :mod:`.exporter`), metrics to an OTLP metric exporter.
 * The in-memory runner takes it as ``Runner(observer=...)`` (by default: from the
   environment); a durable :class:`~statemachine.store.db.Database` gets it through
   :func:`attach_from_env`, which the worker and the service call.

@@ -6,10 +6,10 @@ transition, and in CPython a background thread still takes that time from the en
 records, the in-memory runner's steps (:class:`~.observer.RunnerFeed`), a durable
 database's committed history rows (:class:`~.rows.RowFeed`). A thread ships them every
 ``STATEMACHINE_OTEL_FLUSH_MS`` (200 ms) or every batch to a child process, ``python -m
-statemachine.observability.agent``: records and rows as JSON lines, steps as pickled
-frames (see :func:`frame`). The child builds the spans and runs the exporter named by
-``OTEL_TRACES_EXPORTER`` (OTLP over HTTP by default, with the standard
-``OTEL_EXPORTER_OTLP_*`` settings: the child inherits the environment).
+statemachine.observability.exporter`` (:mod:`.exporter`): records and rows as JSON lines,
+steps as pickled frames (see :func:`~.exporter.frame`). The child builds the spans and
+runs the exporter named by ``OTEL_TRACES_EXPORTER`` (OTLP over HTTP by default, with the
+standard ``OTEL_EXPORTER_OTLP_*`` settings: the child inherits the environment).
 
 When the engine process dies, even by ``kill -9``, the child reads end-of-file, exports
 what it received and exits; only the records of the last flush interval are lost. At a
@@ -26,23 +26,21 @@ import itertools
 import json
 import logging
 import os
-import pickle
 import subprocess
 import sys
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import IO, Any
 
 import orjson
 
-from statemachine.observability.spans import ExecutionTrace, SpanRecord
+from statemachine.observability.exporter import encode_steps
+from statemachine.observability.spans import SpanRecord
 
 log = logging.getLogger("statemachine.observability")
 BATCH = 512
 EVENT_BATCH = 2048  # history events per wake-up (a transition writes two or three)
-MAX_STREAMS = 10_000  # open executions the exporter process keeps (least recent go)
 DEFAULT_BUDGET = 0.05  # share of a core that tracing in-memory executions may cost
 #: What tracing one in-memory step costs the engine beyond the shipping thread's own CPU
 #: (seconds): queueing it, the garbage the queue keeps alive, waiting for the interpreter
@@ -84,7 +82,7 @@ class AgentSink:
     def __init__(
         self, command: list[str] | None = None, env: Mapping[str, str] | None = None
     ) -> None:
-        self.command = command or [sys.executable, "-m", "statemachine.observability.agent"]
+        self.command = command or [sys.executable, "-m", "statemachine.observability.exporter"]
         self.env = None if env is None else dict(env)  # the exporter's; default: ours
         self.delay = _env_int("STATEMACHINE_OTEL_FLUSH_MS", 200) / 1000
         self.max_queue = max(BATCH, _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048))
@@ -340,7 +338,7 @@ class AgentSink:
             self._lost()
 
     def _flush_events(self) -> None:
-        """Ship the queued steps as pickled frames (see :func:`frame`), one per chunk.
+        """Ship the queued steps as pickled frames (see :func:`~.exporter.frame`), one per chunk.
 
         Pickling runs in C, allocates no Python containers (so it hardly feeds the
         garbage collector, whose passes the engine's thread pays for too) and writes a
@@ -546,20 +544,9 @@ def _thread_cpu_clock() -> int | None:
         return None
 
 
-def encode_steps(steps: list[tuple[Any, ...]]) -> bytes:
-    """The pipe message carrying queued steps: pickled, in a :func:`frame`."""
-    return frame(pickle.dumps(steps, pickle.HIGHEST_PROTOCOL))
-
-
 def _events_in(steps: list[tuple[Any, ...]]) -> int:
     """History events in ``steps`` (a stream header, id 0, carries none)."""
     return sum(len(step[2]) for step in steps if step[1])
-
-
-def frame(data: bytes) -> bytes:
-    """A binary message on the exporter's pipe: a zero byte, the length (4 bytes, big
-    endian), the pickled data. JSON messages are lines starting with ``{`` or ``[``."""
-    return b"\x00" + len(data).to_bytes(4, "big") + data
 
 
 def _dumps(value: Any) -> bytes:
@@ -567,161 +554,3 @@ def _dumps(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:  # e.g. an integer beyond 64 bits in a payload
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class EventSpans:
-    """The exporter process's side of :class:`RunnerFeed`: one
-    :class:`~statemachine.observability.spans.ExecutionTrace` per in-memory execution,
-    fed the shipped events, so the spans are exactly those the engine would have built.
-
-    A step is ``(stream, first_id, events, ts, frame, topology)``, ``events`` a list of
-    ``(kind, details)`` numbered from ``first_id``; a header (``first_id`` 0) opens a
-    stream: ``(stream, 0, execution_id, sampled, machine, trace_id_hex)``. ``topology``
-    (parent frame, index) is sent with a frame's first step (``()``: none), else None."""
-
-    def __init__(self, emit: Callable[[SpanRecord], None]) -> None:
-        self.emit = emit
-        self.traces: OrderedDict[int, tuple[ExecutionTrace, dict[int, Any]]] = OrderedDict()
-
-    def __call__(self, steps: list[Any]) -> None:
-        traces = self.traces
-        for step in steps:
-            stream, first_id, events, ts, frame, topology = step
-            if first_id == 0:
-                sampled = bool(ts)
-                trace = ExecutionTrace(
-                    events,
-                    frame,
-                    self.emit,
-                    sampler=lambda _p, _t, s=sampled: s,
-                    trace_id=int(topology, 16),
-                )
-                traces[stream] = (trace, {})
-                while len(traces) > MAX_STREAMS:
-                    traces.popitem(last=False)
-                continue
-            entry = traces.get(stream)
-            if entry is None:
-                continue
-            trace, parents = entry
-            if topology is not None:
-                parents[frame] = tuple(topology) if topology else None
-            for event_id, (kind, details) in enumerate(events, first_id):
-                trace.feed(event_id, kind, ts, frame, details, parents.get)
-            if trace.closed:
-                del traces[stream]
-
-
-_ROW_KEYS = ("execution_id", "id", "type", "timestamp", "frame_id", "details")
-
-
-class DatabaseRows:
-    """The exporter process's side of :class:`~statemachine.observability.rows.RowFeed`:
-    one :class:`~statemachine.observability.durable.DurableFeed` per database URL, fed
-    the shipped rows; it reads that database itself for what the rows do not say."""
-
-    def __init__(self, emit: Callable[[SpanRecord], None]) -> None:
-        self.emit = emit
-        self.feeds: dict[str, Any] = {}
-
-    def __call__(self, url: str, items: list[list[Any]]) -> None:
-        feed = self.feeds.get(url)
-        if feed is None:
-            from statemachine.observability.durable import DurableFeed
-            from statemachine.observability.observer import env_sampler
-            from statemachine.store.db import Database
-
-            database = Database(url, pool_size=1, migrate=False)
-            feed = self.feeds[url] = DurableFeed(database, self.emit, env_sampler())
-        feed.committed([dict(zip(_ROW_KEYS, item, strict=True)) for item in items])
-
-
-def read_messages(source: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    """The messages on the pipe: ``("pickle", data)`` for a binary frame (see
-    :func:`frame`), ``("json", line)`` for a line. A frame cut short by the engine's
-    death ends the input."""
-    read, readline = source.read, source.readline
-    while True:
-        first = read(1)
-        if not first:
-            return
-        if first == b"\x00":
-            size = int.from_bytes(read(4), "big")
-            data = read(size)
-            if len(data) < size:
-                return
-            yield "pickle", data
-            continue
-        line = first + readline()
-        if line.strip():
-            yield "json", line
-
-
-def main(stream: IO[bytes] | None = None) -> int:
-    """The child: read JSON lines of span records or of history events (built into
-    records here), count the span metrics, export the sampled spans; at end of input
-    flush both and stop."""
-    from statemachine.observability.metrics import SpanMetrics, provider_from_env
-    from statemachine.observability.sdk import (
-        decode,
-        default_resource,
-        exporter_from_env,
-        to_readable,
-    )
-
-    # Background work: on a machine without a spare core, the engine's transitions go
-    # first and the spans follow when it idles (STATEMACHINE_OTEL_NICE=0 to turn off).
-    niceness = _env_int("STATEMACHINE_OTEL_NICE", 19)
-    if niceness > 0 and hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(niceness)
-    exporter = exporter_from_env()
-    provider = provider_from_env()
-    metrics = SpanMetrics(provider) if provider is not None else None
-    resource = default_resource()
-    source = stream if stream is not None else sys.stdin.buffer
-    built: list[SpanRecord] = []
-    events = EventSpans(built.append)
-    rows = DatabaseRows(built.append)
-    try:
-        for kind, message in read_messages(source):
-            try:
-                data = pickle.loads(message) if kind == "pickle" else orjson.loads(message)
-                if kind == "pickle":
-                    events(data)
-                    records = built[:]
-                    built.clear()
-                elif isinstance(data, dict):
-                    if "r" in data:
-                        rows(data["db"], data["r"])
-                    else:
-                        events(data["e"])
-                    records = built[:]
-                    built.clear()
-                else:
-                    records = [decode(row) for row in data]
-            except (ValueError, TypeError, KeyError) as exc:
-                print(f"statemachine otel agent: bad record: {exc}", file=sys.stderr)
-                built.clear()
-                continue
-            except Exception as exc:  # e.g. the database of the rows cannot be opened
-                print(f"statemachine otel agent: {type(exc).__name__}: {exc}", file=sys.stderr)
-                built.clear()
-                continue
-            if metrics is not None:
-                for record in records:
-                    metrics(record)
-            if exporter is not None:
-                spans = [to_readable(r, resource) for r in records if r.sampled]
-                if spans:
-                    exporter.export(spans)
-    finally:
-        if exporter is not None:
-            exporter.shutdown()
-        if metrics is not None:
-            metrics.shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """OpenTelemetry metrics per state machine.
 
 Most figures are computed from the span records (:class:`SpanMetrics`), wherever the
-records are consumed: in the exporter process (:mod:`.agent`) in production, so the
+records are consumed: in the exporter process (:mod:`.exporter`) in production, so the
 engine's thread spends nothing on them, or in-process next to an SDK span processor. A
 record is emitted once, by the process that committed the event that ended it, so each
 execution, transition and task counts once however many workers took part. Executions

@@ -165,7 +165,7 @@ class RunnerFeed:
     (the interpreter's own list of events, not copied) to the
     :class:`~statemachine.observability.agent.AgentSink`'s list. The shipping thread
     spreads them into one item per event, and
-    :class:`~statemachine.observability.agent.EventSpans` in the exporter process runs
+    :class:`~statemachine.observability.exporter.EventSpans` in the exporter process runs
     the same :class:`~statemachine.observability.spans.ExecutionTrace` on them. What must
     be known here is decided here, once per execution: the trace id and the sampling
     decision (for ``ctx.traceparent``); and a frame's place (parent frame, index), sent

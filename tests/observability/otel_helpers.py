@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from statemachine.observability.agent import (
+from statemachine.observability.exporter import (
     _ROW_KEYS,
     DatabaseRows,
     EventSpans,

@@ -102,7 +102,8 @@ def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
     import orjson
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from statemachine.observability import agent, sdk
+    from statemachine.observability import exporter as agent_process
+    from statemachine.observability import sdk
 
     exporter = InMemorySpanExporter()
     monkeypatch.setattr(sdk, "exporter_from_env", lambda: exporter)
@@ -121,7 +122,7 @@ def test_the_exporter_process_survives_rows_of_a_database_it_cannot_open(
         ]
     }
     stream = io.BytesIO(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
-    assert agent.main(stream) == 0
+    assert agent_process.main(stream) == 0
     assert "could not turn history into spans" in caplog.text
     assert "Connection refused" in caplog.text
     assert [span.name for span in exporter.get_finished_spans()] == ["execution m"]
@@ -152,7 +153,7 @@ def test_the_engine_thread_never_waits_on_a_full_pipe(
     rest to the shipping thread, which writes it first, so the stream stays whole."""
     import threading
 
-    from statemachine.observability import agent
+    from statemachine.observability import agent, exporter
 
     go, out = tmp_path / "go", tmp_path / "out"
     # An exporter stand-in that reads nothing until told, then keeps every byte.
@@ -183,7 +184,7 @@ def test_the_engine_thread_never_waits_on_a_full_pipe(
         thread.start()
         assert done.wait(10), "ship_here blocked on a full pipe"
         assert shipped == [True] and sink.events == []
-        assert sink._carry == agent.encode_steps(steps)  # nothing went in: all carried
+        assert sink._carry == exporter.encode_steps(steps)  # nothing went in: all carried
         assert not sink.ship_here()  # nor does anything else until the carry is written
 
         go.touch()
@@ -191,7 +192,7 @@ def test_the_engine_thread_never_waits_on_a_full_pipe(
         assert sink._carry == b""
         sink.shutdown()
         data = out.read_bytes()
-        assert data.endswith(filler + agent.encode_steps(steps))
+        assert data.endswith(filler + exporter.encode_steps(steps))
     finally:
         go.touch()  # whatever failed, the stand-in reads (and nothing waits on it)
         sink.shutdown()
