@@ -23,7 +23,6 @@ from statemachine.store.tables import definition_versions, executions, frames, s
 if TYPE_CHECKING:
     from statemachine.model import StateMachine
     from statemachine.service import Service
-    from statemachine.service_models import ExecutionDescription
 
 JSON = Any
 
@@ -166,15 +165,6 @@ def machine_of(service: Service, name: str, version: str | None = None) -> State
 
     info = get_state_machine(service, name, version)
     return build(info.definition)
-
-
-def start_execution(
-    service: Service, state_machine: str, execution_input: JSON, name: str | None
-) -> tuple[ExecutionDescription, bool]:
-    """``Service.start_execution`` plus whether this call created the execution (False
-    when an identical start by name returned the running one), as decided inside the
-    start's own transaction: of two identical starts racing, exactly one created it."""
-    return service.start(state_machine, execution_input, name)
 
 
 def ping(service: Service) -> None:

@@ -100,7 +100,8 @@ class Service:
         payload_limit: int | str | None = "default",
     ) -> tuple[ExecutionDescription, bool]:
         """:meth:`start_execution`, and whether this call created the execution (False
-        when the same name and input returned the one already running)."""
+        when the same name and input returned the one already running), as decided in
+        the start's own transaction: of identical starts racing, exactly one created it."""
         with self.db.read() as conn:
             row = ex_repo.get_state_machine(conn, state_machine)
         if row is None:

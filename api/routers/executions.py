@@ -10,7 +10,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api import facade_ext
 from api.deps import MetricsDep, NotifierDep, ServiceDep, SettingsDep
 from api.models import (
     ExecutionCreate,
@@ -88,7 +87,7 @@ async def start_execution(
     execution_input = {} if body.input is None else body.input
     check_payload(execution_input, settings.payload_limit or service.payload_limit, "input")
     description, created = await run_in_threadpool(
-        facade_ext.start_execution, service, body.state_machine, execution_input, body.name
+        service.start, body.state_machine, execution_input, body.name
     )
     if created:
         metrics.execution_started()

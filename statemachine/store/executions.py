@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from statemachine.store.db import appended
-from statemachine.store.frames import CANCELLED
+from statemachine.store.frames import CANCELLED, INSERT_FRAME
 from statemachine.store.hot import SQLITE_LAST_EVENT
 from statemachine.store.jsontext import canonical, content_hash, dumps, dumps_or_none, loads
 from statemachine.store.tables import (
@@ -107,13 +107,12 @@ class NewExecution:
 
 _GET_EXECUTION = select(executions).where(executions.c.id == bindparam("eid"))
 _INSERT_EXECUTION = insert(executions)
-_INSERT_FRAME = insert(frames).returning(frames.c.id)
+_INSERT_FRAME = INSERT_FRAME.returning(frames.c.id)
 _SET_ROOT_FRAME = (
     update(executions)
     .where(executions.c.id == bindparam("eid"))
     .values(root_frame=bindparam("root"))
 )
-_INSERT_HISTORY = insert(history)
 
 
 def get_execution(conn: Connection, execution_id: str) -> Row[Any] | None:
@@ -162,8 +161,7 @@ def insert_execution(conn: Connection, new: NewExecution, root_scope: str, snaps
     if new.trace_parent is not None:
         details["traceParent"] = new.trace_parent
     started = history_row(new.id, 1, "ExecutionStarted", new.start_date, frame_id, details)
-    conn.execute(_INSERT_HISTORY, started)
-    appended([started])
+    append_history(conn, [started])
     return frame_id
 
 
