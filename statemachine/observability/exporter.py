@@ -126,17 +126,29 @@ def read_messages(source: IO[bytes]) -> Iterator[tuple[str, bytes]]:
             yield "json", line
 
 
+def span_export(exporter: Any, resource: Any) -> Callable[[list[SpanRecord]], Any] | None:
+    """How the process exports a batch of sampled records: encoded by
+    :class:`~statemachine.observability.otlp.SpanEncoder` and sent by the OTLP exporter's
+    own client when the exporter is the SDK's OTLP/HTTP one (five times less CPU than its
+    ``export``), else as ``ReadableSpan`` through ``exporter.export``."""
+    if exporter is None:
+        return None
+    from statemachine.observability.otlp import SpanEncoder, raw_sender
+    from statemachine.observability.sdk import SCOPE, to_readable
+
+    send = raw_sender(exporter)
+    if send is None:
+        return lambda records: exporter.export([to_readable(r, resource) for r in records])
+    encoder = SpanEncoder(resource.attributes, resource.schema_url or "", SCOPE.name, SCOPE.version)
+    return lambda records: send(encoder.encode(records))
+
+
 def main(stream: IO[bytes] | None = None) -> int:
     """The child: read JSON lines of span records or of history events (built into
     records here), count the span metrics, export the sampled spans; at end of input
     flush both and stop."""
     from statemachine.observability.metrics import SpanMetrics, provider_from_env
-    from statemachine.observability.sdk import (
-        decode,
-        default_resource,
-        exporter_from_env,
-        to_readable,
-    )
+    from statemachine.observability.sdk import decode, default_resource, exporter_from_env
 
     # Background work: on a machine without a spare core, the engine's transitions go
     # first and the spans follow when it idles (STATEMACHINE_OTEL_NICE=0 to turn off).
@@ -151,6 +163,7 @@ def main(stream: IO[bytes] | None = None) -> int:
     provider = provider_from_env()
     metrics = SpanMetrics(provider) if provider is not None else None
     resource = default_resource()
+    export = span_export(exporter, resource)
     source = stream if stream is not None else sys.stdin.buffer
     built: list[SpanRecord] = []
     events = EventSpans(built.append)
@@ -183,10 +196,10 @@ def main(stream: IO[bytes] | None = None) -> int:
             if metrics is not None:
                 for record in records:
                     metrics(record)
-            if exporter is not None:
-                spans = [to_readable(r, resource) for r in records if r.sampled]
-                if spans:
-                    exporter.export(spans)
+            if export is not None:
+                sampled = [r for r in records if r.sampled]
+                if sampled:
+                    export(sampled)
     finally:
         if exporter is not None:
             exporter.shutdown()

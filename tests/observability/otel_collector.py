@@ -3,6 +3,7 @@ thread of the test process; it decodes what it receives into plain dicts."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,8 @@ class Collector:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
                 if self.path == "/v1/traces":
                     collector._receive(body)
                 elif self.path == "/v1/metrics":
