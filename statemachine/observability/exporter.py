@@ -140,7 +140,16 @@ def span_export(exporter: Any, resource: Any) -> Callable[[list[SpanRecord]], An
     if send is None:
         return lambda records: exporter.export([to_readable(r, resource) for r in records])
     encoder = SpanEncoder(resource.attributes, resource.schema_url or "", SCOPE.name, SCOPE.version)
-    return lambda records: send(encoder.encode(records))
+
+    def export(records: list[SpanRecord]) -> bool:
+        try:
+            data = encoder.encode(records)
+        except Exception as exc:  # as the SDK's exporter: the batch fails, the process goes on
+            print(f"statemachine otel exporter: cannot encode spans: {exc!r}", file=sys.stderr)
+            return False
+        return send(data)
+
+    return export
 
 
 def main(stream: IO[bytes] | None = None) -> int:

@@ -25,6 +25,7 @@ _FIXED64 = struct.Struct("<Q").pack
 _DOUBLE = struct.Struct("<d").pack
 _FIXED32 = struct.Struct("<I").pack
 _SMALL = [bytes((n,)) for n in range(128)]
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # Span.flags (fixed32, field 16): the parent's "is remote" is known (and set when true).
 _HAS_IS_REMOTE = 0x100
@@ -61,8 +62,10 @@ def any_value(value: Any) -> bytes:
     if isinstance(value, bool):
         return b"\x10\x01" if value else b"\x10\x00"
     if isinstance(value, str):
-        return field(b"\x0a", value.encode())
+        return field(b"\x0a", utf8(value))
     if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"integer attribute {value} is outside int64")
         return b"\x18" + varint(value)
     if isinstance(value, float):
         return b"\x21" + _DOUBLE(value)
@@ -80,7 +83,16 @@ def any_value(value: Any) -> bytes:
 
 def key_value(key: str, value: Any) -> bytes:
     """A ``KeyValue`` message."""
-    return field(b"\x0a", key.encode()) + field(b"\x12", any_value(value))
+    return field(b"\x0a", utf8(key)) + field(b"\x12", any_value(value))
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8, with a lone surrogate (which JSON's ``\\ud800`` can carry into a state name
+    or a value) replaced rather than failing the whole request."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 class SpanEncoder:
@@ -95,9 +107,9 @@ class SpanEncoder:
         scope_version: str | None = None,
     ) -> None:
         resource = b"".join(field(b"\x0a", key_value(k, v)) for k, v in resource_attributes.items())
-        scope = field(b"\x0a", scope_name.encode())
+        scope = field(b"\x0a", utf8(scope_name))
         if scope_version:
-            scope += field(b"\x12", scope_version.encode())
+            scope += field(b"\x12", utf8(scope_version))
         self._resource = field(b"\x0a", resource)  # ResourceSpans.resource
         self._scope = field(b"\x0a", scope)  # ScopeSpans.scope
         schema = resource_schema_url.encode()
@@ -120,7 +132,7 @@ class SpanEncoder:
         if record.parent_id:
             parts += (b"\x22\x08", record.parent_id.to_bytes(8, "big"))
         parts += (
-            field(b"\x2a", record.name.encode()),
+            field(b"\x2a", utf8(record.name)),
             _KINDS.get(record.kind, b"\x30\x01"),
             b"\x39",
             _FIXED64(record.start),
@@ -131,14 +143,18 @@ class SpanEncoder:
         for key, value in record.attributes.items():
             prefix = keys.get(key)
             if prefix is None:
-                prefix = keys[key] = field(b"\x0a", key.encode())
-                if len(keys) > 10_000:  # attribute keys are few; never let them grow
+                if len(keys) >= 10_000:  # attribute keys are few; never let them grow
                     keys.clear()
-            parts.append(field(b"\x4a", prefix + field(b"\x12", any_value(value))))
+                prefix = keys[key] = field(b"\x0a", utf8(key))
+            try:
+                encoded = any_value(value)
+            except (TypeError, ValueError):  # as the SDK does: the attribute is left out
+                continue
+            parts.append(field(b"\x4a", prefix + field(b"\x12", encoded)))
         if record.error is None:
             parts.append(_STATUS_UNSET)
         else:  # Status: message (2), code ERROR (3 = 2)
-            parts.append(field(b"\x7a", field(b"\x12", record.error[:1024].encode()) + b"\x18\x02"))
+            parts.append(field(b"\x7a", field(b"\x12", utf8(record.error[:1024])) + b"\x18\x02"))
         parts.append(_FLAGS_REMOTE if record.parent_id and record.remote_parent else _FLAGS_LOCAL)
         return b"".join(parts)
 

@@ -60,6 +60,9 @@ RECORDS = [
             "mapping": {"k": "v", "n": 1},
             "long": "y" * 300,
             "gen_ai.usage.input_tokens": 12,
+            "beyond int64": 2**70,  # left out, by both
+            "not a value": object(),  # left out, by both
+            "nested bad": (1, object()),  # left out, by both
         },
     ),
 ]
@@ -137,3 +140,19 @@ def test_span_export_reaches_a_collector(monkeypatch) -> None:
         assert export(RECORDS) is False  # after shutdown nothing is sent
     finally:
         collector.close()
+
+
+def test_a_lone_surrogate_does_not_fail_the_batch() -> None:
+    encoder = otlp.SpanEncoder({"service.name": "svc"})
+    bad = record("\ud800name", attributes={"k\udfff": "v\ud800"}, error="\udc00")
+    (span,) = parse(encoder.encode([bad, record()])).resource_spans[0].scope_spans[0].spans[:1]
+    assert span.name == "?name" and span.status.message == "?"
+    assert (span.attributes[0].key, span.attributes[0].value.string_value) == ("k?", "v?")
+
+
+def test_an_encoding_failure_fails_the_batch_not_the_process(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    export = span_export(OTLPSpanExporter(), default_resource())
+    assert export is not None
+    assert export([record(name=None)]) is False  # type: ignore[arg-type]
+    assert "cannot encode spans" in capsys.readouterr().err
