@@ -114,7 +114,7 @@ class SpanEncoder:
         self._scope = field(b"\x0a", scope)  # ScopeSpans.scope
         schema = resource_schema_url.encode()
         self._schema_url = field(b"\x1a", schema) if schema else b""  # ResourceSpans.schema_url
-        self._keys: dict[str, bytes] = {}
+        self._attributes: dict[tuple[Any, ...], bytes] = {}  # (key, value[, type]) -> field
         self._trace: tuple[str, bytes] = ("", b"")
 
     def encode(self, records: Iterable[SpanRecord]) -> bytes:
@@ -139,18 +139,27 @@ class SpanEncoder:
             b"\x41",
             _FIXED64(record.end),
         )
-        keys = self._keys
-        for key, value in record.attributes.items():
-            prefix = keys.get(key)
-            if prefix is None:
-                if len(keys) >= 10_000:  # attribute keys are few; never let them grow
-                    keys.clear()
-                prefix = keys[key] = field(b"\x0a", utf8(key))
-            try:
-                encoded = any_value(value)
-            except (TypeError, ValueError):  # as the SDK does: the attribute is left out
-                continue
-            parts.append(field(b"\x4a", prefix + field(b"\x12", encoded)))
+        cache = self._attributes
+        for item in record.attributes.items():
+            kind = type(item[1])
+            # Scalars only: True == 1 == 1.0 (and (True,) == (1,)) must not share an entry.
+            if kind is str:
+                cache_key: tuple[Any, ...] | None = item
+            elif kind is int or kind is bool or kind is float:
+                cache_key = (*item, kind)
+            else:
+                cache_key = None
+            encoded = None if cache_key is None else cache.get(cache_key)
+            if encoded is None:
+                try:  # Span.attributes (9): a KeyValue
+                    encoded = field(b"\x4a", key_value(*item))
+                except (TypeError, ValueError):  # as the SDK does: the attribute is left out
+                    continue
+                if cache_key is not None:
+                    if len(cache) >= 50_000:  # attribute values repeat; never let them grow
+                        cache.clear()
+                    cache[cache_key] = encoded
+            parts.append(encoded)
         if record.error is None:
             parts.append(_STATUS_UNSET)
         else:  # Status: message (2), code ERROR (3 = 2)

@@ -156,3 +156,12 @@ def test_an_encoding_failure_fails_the_batch_not_the_process(monkeypatch, capsys
     assert export is not None
     assert export([record(name=None)]) is False  # type: ignore[arg-type]
     assert "cannot encode spans" in capsys.readouterr().err
+
+
+def test_equal_values_of_other_types_are_not_confused() -> None:
+    """The encoder remembers encoded attributes; True == 1 == 1.0 must stay apart."""
+    encoder = otlp.SpanEncoder({})
+    values = [True, 1, 1.0, (True,), (1,), "1", False, 0, 0.0, None, [1], {"a": 1}]
+    records = [record(attributes={"a": value}) for value in values * 2]
+    resource = Resource({})
+    assert parse(encoder.encode(records)) == sdk_request(records, resource)
