@@ -112,7 +112,7 @@ class SpanEncoder:
             scope += field(b"\x12", utf8(scope_version))
         self._resource = field(b"\x0a", resource)  # ResourceSpans.resource
         self._scope = field(b"\x0a", scope)  # ScopeSpans.scope
-        schema = resource_schema_url.encode()
+        schema = utf8(resource_schema_url)
         self._schema_url = field(b"\x1a", schema) if schema else b""  # ResourceSpans.schema_url
         self._attributes: dict[tuple[Any, ...], bytes] = {}  # (key, value[, type]) -> field
         self._trace: tuple[str, bytes] = ("", b"")
